@@ -1,0 +1,71 @@
+"""Public weighted linear triangulation (API.md ``triangulate``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+
+from ._arrays import as_tensor, check_finite, check_last_dims, like_input
+from .backends import resolve_backend
+from .reference.triangulation import triangulate_dlt
+
+
+def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto") -> Any:
+    """Weighted linear (DLT) triangulation of points seen in V >= 2 views.
+
+    Shapes: ``points_2d [..., V, 2]`` pixels, ``proj [..., V, 3, 4]`` projection matrices
+    ``K [R | t]`` (leading dims broadcast), ``weights [..., V]`` >= 0 or ``None``.
+    Returns ``[..., 3]`` world points, in the kind (numpy/torch) and device of ``points_2d``.
+
+    Example:
+        >>> import numpy as np
+        >>> from mocap_fast import Camera, triangulate
+        >>> cams = [Camera.from_ground(800, 800, 640, 360, (1280, 720), yaw_deg=a, position_xz=p)
+        ...         for a, p in ((0, (0, 0)), (90, (4, -4)))]
+        >>> X = np.array([0.1, 1.0, -4.0])
+        >>> uv = np.stack([c.project(X) for c in cams])
+        >>> P = np.stack([c.P.numpy() for c in cams])
+        >>> np.allclose(triangulate(uv, P), X, atol=1e-6)
+        True
+
+    Raises:
+        ValueError: wrong shapes, fewer than 2 views, non-finite values, negative weights, or a
+            point whose weights are all zero.
+    """
+    pts = as_tensor(points_2d, "points_2d", dtype=None)
+    if not pts.is_floating_point():
+        pts = pts.double()
+    P = as_tensor(proj, "proj", dtype=pts.dtype, device=pts.device)
+    check_last_dims(pts, "points_2d", (None, 2))
+    check_last_dims(P, "proj", (None, 3, 4))
+    V = pts.shape[-2]
+    if V < 2:
+        raise ValueError(f"points_2d: need at least 2 views, got V = {V}")
+    if P.shape[-3] != V:
+        raise ValueError(f"proj: has {P.shape[-3]} views but points_2d has {V}")
+    check_finite(pts, "points_2d")
+    check_finite(P, "proj")
+    w = None
+    if weights is not None:
+        w = as_tensor(weights, "weights", dtype=pts.dtype, device=pts.device)
+        if w.shape[-1:] != (V,):
+            raise ValueError(f"weights: expected shape (..., {V}), got {tuple(w.shape)}")
+        check_finite(w, "weights")
+        if bool((w < 0).any()):
+            raise ValueError("weights: must be >= 0")
+        if bool(((w > 0).sum(-1) < 2).any()):
+            raise ValueError("weights: every point needs at least 2 views with weight > 0")
+    try:
+        batch = torch.broadcast_shapes(pts.shape[:-2], P.shape[:-3], *(() if w is None else (w.shape[:-1],)))
+    except RuntimeError:
+        raise ValueError(
+            f"proj: leading shape {tuple(P.shape[:-3])} does not broadcast with points_2d's {tuple(pts.shape[:-2])}"
+        ) from None
+    pts = pts.expand(*batch, V, 2)
+    P = P.expand(*batch, V, 3, 4)
+    if w is not None:
+        w = w.expand(*batch, V)
+    resolve_backend(backend, pts.device, op="triangulate")
+    X = triangulate_dlt(pts, P, w)
+    return like_input(X, points_2d)

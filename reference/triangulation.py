@@ -1,0 +1,52 @@
+"""Weighted linear (DLT) triangulation as the authors wrote it: rows per view, ``torch.linalg.svd``.
+
+For view v with projection rows ``P_v = [p1; p2; p3]`` and observation ``(x, y)`` the DLT rows are
+``x p3 - p1`` and ``y p3 - p2``, each scaled by the view's weight. The world point is the right
+singular vector of the stacked ``[2 V, 4]`` system with the smallest singular value,
+dehomogenised. Computed in float64 (this is the oracle the fast kernels are checked against)
+and returned in the input dtype.
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def dlt_rows(points_2d: torch.Tensor, proj: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """The stacked DLT system.
+
+    Args:
+        points_2d: ``[..., V, 2]`` image coordinates (any consistent units: pixels for pixel ``proj``).
+        proj: ``[..., V, 3, 4]`` projection matrices.
+        weights: ``[..., V]`` non-negative view weights, or ``None`` for all ones.
+
+    Returns:
+        ``[..., 2 V, 4]``, rows ordered (view 0 x, view 0 y, view 1 x, ...).
+    """
+    rows = []
+    for v in range(points_2d.shape[-2]):
+        P = proj[..., v, :, :]
+        x = points_2d[..., v, 0:1]
+        y = points_2d[..., v, 1:2]
+        w = 1.0 if weights is None else weights[..., v : v + 1]
+        rows.append(w * (x * P[..., 2, :] - P[..., 0, :]))
+        rows.append(w * (y * P[..., 2, :] - P[..., 1, :]))
+    return torch.stack(rows, dim=-2)
+
+
+def triangulate_dlt(points_2d: torch.Tensor, proj: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Triangulate points seen in V views.
+
+    Args:
+        points_2d: ``[..., V, 2]``; proj: ``[..., V, 3, 4]``; weights: ``[..., V]`` or ``None``.
+
+    Returns:
+        ``[..., 3]`` world points in the input dtype. Points whose homogeneous coordinate is
+        exactly zero (at infinity) come out as non-finite values.
+    """
+    dtype = points_2d.dtype
+    w = None if weights is None else weights.double()
+    A = dlt_rows(points_2d.double(), proj.double(), w)
+    _, _, Vh = torch.linalg.svd(A)
+    X = Vh[..., -1, :]
+    return (X[..., :3] / X[..., 3:4]).to(dtype)

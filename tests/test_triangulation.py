@@ -1,0 +1,90 @@
+"""Reference DLT and the public ``triangulate``. Tolerance: exact projections from well-conditioned
+rigs are recovered to 1e-4 relative (float64 input) / 1e-3 relative (float32 pixels)."""
+
+import numpy as np
+import pytest
+import torch
+from hypothesis import given
+from hypothesis import strategies as st
+
+from helpers import points_near, random_rig
+from mocap_fast import triangulate
+from mocap_fast.reference.camera import project, projection_matrix
+from mocap_fast.reference.triangulation import dlt_rows, triangulate_dlt
+
+seeds = st.integers(0, 2**31 - 1)
+
+
+def views_of(X, K, T):
+    """Project ``X [N, 3]`` into V cameras: ``[N, V, 2]``, and ``P [V, 3, 4]``."""
+    uv = project(X[None].expand(K.shape[0], *X.shape), K, T)  # [V, N, 2]
+    return uv.transpose(0, 1), projection_matrix(K, T)
+
+
+@given(seeds, st.integers(2, 8))
+def test_recovers_exact_projections(seed, V):
+    gen = torch.Generator().manual_seed(seed)
+    K, T, _ = random_rig(gen, V)
+    X = points_near(gen, (64,))
+    uv, P = views_of(X, K, T)
+    out = triangulate_dlt(uv, P.expand(64, V, 3, 4))
+    assert ((out - X).norm(dim=-1) / X.norm(dim=-1)).max() < 1e-4
+
+
+@given(seeds)
+def test_weights_scale_invariant_and_zero_weight_ignores_view(seed):
+    gen = torch.Generator().manual_seed(seed)
+    K, T, _ = random_rig(gen, 4)
+    X = points_near(gen, (16,))
+    uv, P = views_of(X, K, T)
+    P = P.expand(16, 4, 3, 4)
+    w = torch.rand(16, 4, generator=gen, dtype=torch.float64) + 0.1
+    torch.testing.assert_close(triangulate_dlt(uv, P, w), triangulate_dlt(uv, P, 7.5 * w))
+    bad = uv.clone()
+    bad[:, 3] += 200.0  # corrupt view 3, then give it zero weight
+    w0 = torch.tensor([1.0, 1.0, 1.0, 0.0], dtype=torch.float64).expand(16, 4)
+    torch.testing.assert_close(triangulate_dlt(bad, P, w0), X, atol=1e-6, rtol=0)
+
+
+def test_rows_are_the_authors_layout():
+    P = torch.arange(24, dtype=torch.float64).reshape(2, 3, 4)
+    uv = torch.tensor([[2.0, 3.0], [5.0, 7.0]], dtype=torch.float64)
+    A = dlt_rows(uv, P, torch.tensor([1.0, 0.5], dtype=torch.float64))
+    torch.testing.assert_close(A[0], 2 * P[0, 2] - P[0, 0])
+    torch.testing.assert_close(A[1], 3 * P[0, 2] - P[0, 1])
+    torch.testing.assert_close(A[3], 0.5 * (7 * P[1, 2] - P[1, 1]))
+
+
+@given(seeds)
+def test_public_matches_reference_and_kinds(seed):
+    gen = torch.Generator().manual_seed(seed)
+    K, T, _ = random_rig(gen, 3)
+    X = points_near(gen, (2, 5))
+    uv = project(X.reshape(1, 10, 3).expand(3, 10, 3), K, T).transpose(0, 1).reshape(2, 5, 3, 2)
+    P = projection_matrix(K, T)  # broadcast over the (2, 5) leading dims
+    out_np = triangulate(uv.numpy(), P.numpy())
+    assert isinstance(out_np, np.ndarray) and out_np.shape == (2, 5, 3)
+    np.testing.assert_allclose(out_np, X.numpy(), atol=1e-6)
+    out_t = triangulate(uv.float(), P.float())
+    assert isinstance(out_t, torch.Tensor) and out_t.dtype == torch.float32
+    torch.testing.assert_close(out_t.double(), X, atol=1e-3, rtol=1e-3)
+
+
+@pytest.mark.parametrize(
+    "pts, proj, weights, name",
+    [
+        (np.zeros((5, 1, 2)), np.zeros((5, 1, 3, 4)), None, "points_2d"),  # one view
+        (np.zeros((5, 2, 3)), np.zeros((5, 2, 3, 4)), None, "points_2d"),
+        (np.zeros((5, 2, 2)), np.zeros((5, 3, 3, 4)), None, "proj"),
+        (np.zeros((5, 2, 2)), np.zeros((5, 2, 4, 4)), None, "proj"),
+        (np.full((5, 2, 2), np.nan), np.zeros((5, 2, 3, 4)), None, "points_2d"),
+        (np.zeros((5, 2, 2)), np.zeros((5, 2, 3, 4)), -np.ones((5, 2)), "weights"),
+        (np.zeros((5, 2, 2)), np.zeros((5, 2, 3, 4)), np.array([1.0, 0.0]), "weights"),
+        (np.zeros((5, 2, 2)), np.zeros((4, 2, 3, 4)), None, "proj"),
+        (np.zeros((5, 2, 2)), np.zeros((5, 2, 3, 4)), None, "backend"),
+    ],
+)
+def test_public_rejects_bad_arguments(pts, proj, weights, name):
+    backend = "gpu" if name == "backend" else "auto"
+    with pytest.raises(ValueError, match=f"^{name}"):
+        triangulate(pts, proj, weights, backend=backend)
