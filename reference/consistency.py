@@ -73,6 +73,7 @@ def consistency_step(
     K_g: torch.Tensor,
     T_w2c: torch.Tensor,
     stats: Standardizer,
+    view0_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Decode, overwrite view 0 with the observation, triangulate, reproject and re-encode.
 
@@ -82,6 +83,8 @@ def consistency_step(
         obs_weight: ``[B, T, J]`` observation confidence in [0, 1]; 0 = missing, in which case
             view 0 keeps the network's own prediction for that joint with weight 1.
         K_g: ``[B, V, 3, 3]``; T_w2c: ``[B, V, 4, 4]``.
+        view0_weight: extra weight of observed view-0 joints in the triangulation (1 = the
+            authors' equal weighting; larger pulls the 3D point onto the observed ray).
 
     Returns:
         ``(x0_consistent [B, V, T, C], X [B, T, J, 3])``.
@@ -91,6 +94,6 @@ def consistency_step(
     g0 = torch.where(observed[..., None], g_obs, g[:, 0])
     g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
     weights = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
-    weights[:, 0] = torch.where(observed, obs_weight, torch.ones_like(obs_weight))
+    weights[:, 0] = torch.where(observed, view0_weight * obs_weight, torch.ones_like(obs_weight))
     X = triangulate_views(g, K_g, T_w2c, weights)
     return reproject_encode(X, K_g, T_w2c, stats), X

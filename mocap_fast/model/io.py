@@ -1,0 +1,120 @@
+"""Model files: safetensors only (weights, standardisation statistics, config in the metadata).
+
+A model file holds the network's ``state_dict``, ``stats.mean`` / ``stats.std`` (``[C]``), and
+metadata ``format`` (``mocap_fast-1``), ``config`` (JSON of :class:`ModelConfig`), ``multiview``
+(``"1"``/``"0"``) and ``info`` (free JSON: training steps, data, metrics).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save_file
+
+from ..reference.representation import Standardizer
+from .config import ModelConfig
+from .network import MotionDenoiser
+
+FORMAT = "mocap_fast-1"
+DEFAULT_MODEL = "default_small.safetensors"
+
+
+@dataclass
+class LoadedModel:
+    """A denoiser with the statistics it was trained with."""
+
+    net: MotionDenoiser
+    stats: Standardizer
+    info: dict = field(default_factory=dict)
+
+    @property
+    def cfg(self) -> ModelConfig:
+        return self.net.cfg
+
+
+def atomic_save(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> None:
+    """Write a safetensors file through a temporary file and a rename (never a half-written file)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
+    os.close(fd)
+    try:
+        save_file({k: v.detach().contiguous().cpu() for k, v in tensors.items()}, tmp, metadata=metadata)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+
+
+def save_model(model: LoadedModel, path: str | Path) -> None:
+    """Save ``model`` to ``path`` (safetensors)."""
+    tensors = dict(model.net.state_dict())
+    tensors["stats.mean"] = model.stats.mean
+    tensors["stats.std"] = model.stats.std
+    meta = {
+        "format": FORMAT,
+        "config": json.dumps(model.cfg.to_dict()),
+        "multiview": "1" if model.net.multiview else "0",
+        "info": json.dumps(model.info),
+    }
+    atomic_save(tensors, path, meta)
+
+
+def read_metadata(path: str | Path) -> dict[str, str]:
+    """The metadata of a safetensors file; ``ValueError`` naming ``path`` if unreadable."""
+    from safetensors import safe_open
+
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            return f.metadata() or {}
+    except (SafetensorError, OSError, ValueError) as exc:
+        raise ValueError(f"model: cannot read {path}: {exc}") from None
+
+
+def load_model(path: str | Path | None = None, device: torch.device | str = "cpu") -> LoadedModel:
+    """Load a model file (the packaged default when ``path`` is ``None``).
+
+    Raises:
+        ValueError: missing, truncated or foreign file, or weights whose shapes do not match its config.
+    """
+    if path is None:
+        path = resources.files("mocap_fast") / "assets" / DEFAULT_MODEL
+    path = Path(str(path))
+    if not path.is_file():
+        raise ValueError(f"model: no such file {path}")
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"model: {path} is not a mocap_fast model file (format {meta.get('format')!r})")
+    try:
+        cfg = ModelConfig.from_dict(json.loads(meta["config"]))
+        info = json.loads(meta.get("info", "{}"))
+    except (KeyError, json.JSONDecodeError, TypeError) as exc:
+        raise ValueError(f"model: {path} has a broken config ({exc})") from None
+    try:
+        tensors = load_file(str(path))
+    except (SafetensorError, OSError) as exc:
+        raise ValueError(f"model: cannot read {path}: {exc}") from None
+    try:
+        stats = Standardizer(tensors.pop("stats.mean"), tensors.pop("stats.std"))
+    except KeyError:
+        raise ValueError(f"model: {path} lacks the standardisation statistics") from None
+    net = MotionDenoiser(cfg, multiview=meta.get("multiview") == "1")
+    want = net.state_dict()
+    for k, v in want.items():
+        if k not in tensors:
+            raise ValueError(f"model: {path} lacks weight {k!r}")
+        if tensors[k].shape != v.shape:
+            raise ValueError(f"model: weight {k!r} in {path} has shape {tuple(tensors[k].shape)}, config needs {tuple(v.shape)}")
+    extra = set(tensors) - set(want)
+    if extra:
+        raise ValueError(f"model: {path} has unexpected weights {sorted(extra)[:5]}")
+    net.load_state_dict(tensors)
+    net.eval()
+    return LoadedModel(net.to(device), stats.to(device), info)

@@ -1,0 +1,211 @@
+"""Where the person stands, the canonical world frame, and the virtual camera rig (DESIGN §5).
+
+**Canonical frame.** The model works in the frame of DESIGN §5: origin on the ground below the
+input camera, the input camera's yaw removed (its optical axis in the x = 0 plane, looking
+towards -z). :func:`canonical_transform` maps a user's world (y up, ground y = 0) into it.
+
+**Ground estimate.** :func:`ground_positions`: each frame, the ray through the lower ankle meets
+the plane y = ``ANKLE_HEIGHT``: a first guess of where the person stands.
+
+**Virtual rig.** :func:`virtual_rig`, deterministic: the person's area is the box of the robust
+(10th-90th percentile) ground positions; its centre ``c`` and radius ``r``. Three cameras stand
+at azimuths +90, 180 and 270 degrees from the input camera around ``c``, at horizontal distance
+``d = clip(distance of the input camera, 3, 8) + r`` and height ``clip(input height, 1, 2.5)`` m,
+aim at ``c + (0, 0.9, 0)`` with zero roll, on a 1000 x 1000 image whose focal length makes a
+``2 r + 2.4`` m wide region fill 80 % of the image. Training samples the same generator with
+random jitter (:func:`jitter_rig`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .reference.camera import intrinsics, look_at
+
+ANKLE_HEIGHT = 0.08
+"""Height of the ankle joint centre above the ground when standing, metres."""
+VIRTUAL_IMAGE = 1000
+VIRTUAL_AZIMUTHS_DEG = (90.0, 180.0, 270.0)
+AIM_HEIGHT = 0.9
+
+
+def camera_centre(T_w2c: torch.Tensor) -> torch.Tensor:
+    """``[..., 4, 4]`` -> ``[..., 3]`` camera centres (world)."""
+    R = T_w2c[..., :3, :3]
+    return -(R.transpose(-1, -2) @ T_w2c[..., :3, 3:]).squeeze(-1)
+
+
+def canonical_transform(T_w2c: torch.Tensor) -> torch.Tensor:
+    """World-to-canonical rigid transform ``[..., 4, 4]`` for input cameras ``T_w2c [..., 4, 4]``.
+
+    Translates the camera's ground point to the origin and turns about +y so the camera's
+    optical axis projected on the ground points along -z. Undefined (raises) for a camera
+    looking straight up or down.
+    """
+    R = T_w2c[..., :3, :3]
+    fwd = R[..., 2, :]  # optical axis in world coordinates
+    horiz = torch.stack([fwd[..., 0], fwd[..., 2]], -1)
+    if bool((horiz.norm(dim=-1) < 1e-6).any()):
+        raise ValueError("camera: optical axis is vertical; the heading is undefined")
+    yaw = torch.atan2(-fwd[..., 0], -fwd[..., 2])
+    c, s = torch.cos(yaw), torch.sin(yaw)
+    zero, one = torch.zeros_like(c), torch.ones_like(c)
+    # rotation by -yaw about +y
+    Rm = torch.stack(
+        [torch.stack([c, zero, -s], -1), torch.stack([zero, one, zero], -1), torch.stack([s, zero, c], -1)], -2
+    )
+    centre = camera_centre(T_w2c)
+    ground = torch.stack([centre[..., 0], zero, centre[..., 2]], -1)
+    M = torch.zeros_like(T_w2c)
+    M[..., :3, :3] = Rm
+    M[..., :3, 3] = -(Rm @ ground.unsqueeze(-1)).squeeze(-1)
+    M[..., 3, 3] = 1
+    return M
+
+
+def ray_plane_hits(pixels: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor, height: float) -> tuple[torch.Tensor, torch.Tensor]:
+    """Where the rays through ``pixels [..., N, 2]`` meet the plane y = ``height``.
+
+    Args:
+        K: ``[..., 3, 3]``; T_w2c: ``[..., 4, 4]`` (batch dims match ``pixels``' leading dims).
+
+    Returns:
+        ``(points [..., N, 3] world, valid [..., N] bool)``: valid where the hit is in front of the camera.
+    """
+    ones = torch.ones_like(pixels[..., :1])
+    rays_c = torch.cat([pixels, ones], -1) @ torch.linalg.inv(K).transpose(-1, -2)
+    R = T_w2c[..., :3, :3]
+    rays_w = rays_c @ R  # R^T d per row
+    centre = camera_centre(T_w2c)[..., None, :]
+    dy = rays_w[..., 1]
+    safe = torch.where(dy.abs() > 1e-9, dy, torch.ones_like(dy))
+    lam = (height - centre[..., 1]) / safe
+    valid = (dy.abs() > 1e-9) & (lam > 0)
+    return centre + lam[..., None] * rays_w, valid
+
+
+def lower_ankle(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per frame, the observed SMPL-22 ankle (7 left, 8 right) lowest in the image.
+
+    Args:
+        keypoints: ``[..., T, 22, 2]`` pixels; confidence: ``[..., T, 22]``.
+
+    Returns:
+        ``(pixels [..., T, 2], observed [..., T] bool)``.
+    """
+    ank = keypoints[..., [7, 8], :]
+    conf = confidence[..., [7, 8]]
+    v = torch.where(conf > 0, ank[..., 1], torch.full_like(ank[..., 1], -math.inf))
+    idx = v.argmax(-1)
+    pix = torch.gather(ank, -2, idx[..., None, None].expand(*idx.shape, 1, 2)).squeeze(-2)
+    return pix, (conf > 0).any(-1)
+
+
+def ground_positions(keypoints: torch.Tensor, confidence: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor):
+    """First guess of where the person stands each frame: lower-ankle ray meets y = ANKLE_HEIGHT.
+
+    Args:
+        keypoints: ``[B, T, 22, 2]`` pixels; confidence ``[B, T, 22]``; K ``[B, 3, 3]``; T_w2c ``[B, 4, 4]``.
+
+    Returns:
+        ``(points [B, T, 3] world, valid [B, T] bool)``.
+    """
+    pix, seen = lower_ankle(keypoints, confidence)
+    hits, valid = ray_plane_hits(pix, K, T_w2c, ANKLE_HEIGHT)
+    return hits, valid & seen
+
+
+def person_area(points: torch.Tensor, valid: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Centre ``[B, 3]`` (on the ground) and radius ``[B]`` (metres) of the robust box of ground positions.
+
+    Args:
+        points: ``[B, T, 3]`` per-frame ground positions; valid: ``[B, T]`` bool, at least one per clip.
+    """
+    centres, radii = [], []
+    for p, ok in zip(points, valid):
+        q = p[ok][:, [0, 2]]
+        lo = torch.quantile(q, 0.1, dim=0)
+        hi = torch.quantile(q, 0.9, dim=0)
+        mid = (lo + hi) / 2
+        centres.append(torch.stack([mid[0], torch.zeros_like(mid[0]), mid[1]]))
+        radii.append(((hi - lo) / 2).norm())
+    return torch.stack(centres), torch.stack(radii)
+
+
+def virtual_rig(
+    K0: torch.Tensor,
+    T0: torch.Tensor,
+    size0: torch.Tensor,
+    centre: torch.Tensor,
+    radius: torch.Tensor,
+    jitter: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The V = 4 cameras: the input camera and 3 virtual ones (see the module docstring).
+
+    Args:
+        K0: ``[B, 3, 3]``; T0: ``[B, 4, 4]``; size0: ``[B, 2]`` input camera, float64.
+        centre: ``[B, 3]`` person area centre on the ground; radius: ``[B]`` metres.
+        jitter: ``[B, 3, 6]`` standard-normal draws (azimuth, distance, height, focal, aim x, aim z)
+            for training, or ``None`` for the deterministic rig of :func:`mocap_fast.lift`.
+
+    Returns:
+        ``(K [B, 4, 3, 3], T_w2c [B, 4, 4, 4], image_size [B, 4, 2])``.
+    """
+    B = K0.shape[0]
+    dtype = K0.dtype
+    cam0 = camera_centre(T0)
+    rel = cam0 - centre
+    base_az = torch.atan2(rel[:, 0], rel[:, 2])  # azimuth of the input camera around the centre
+    dist0 = torch.stack([rel[:, 0], rel[:, 2]], -1).norm(dim=-1)
+    dist = dist0.clamp(3.0, 8.0) + radius
+    height = cam0[:, 1].clamp(1.0, 2.5)
+    n = torch.zeros(B, 3, 6, dtype=dtype) if jitter is None else jitter.to(dtype)
+    az = base_az[:, None] + torch.deg2rad(torch.tensor(VIRTUAL_AZIMUTHS_DEG, dtype=dtype)) + math.radians(15) * n[..., 0]
+    d = dist[:, None] * torch.exp(0.15 * n[..., 1])
+    h = (height[:, None] + 0.3 * n[..., 2]).clamp_min(0.3)
+    cv = torch.stack([centre[:, None, 0] + d * torch.sin(az), h, centre[:, None, 2] + d * torch.cos(az)], -1)
+    aim = centre[:, None] + torch.tensor([0.0, AIM_HEIGHT, 0.0], dtype=dtype)
+    aim = aim + 0.3 * torch.stack([n[..., 4], torch.zeros_like(n[..., 4]), n[..., 5]], -1)
+    Tv = look_at(cv, aim)
+    span = 2 * radius[:, None] + 2.4
+    f = 0.8 * VIRTUAL_IMAGE * d / span * torch.exp(0.1 * n[..., 3])
+    Kv = intrinsics(f, f, VIRTUAL_IMAGE / 2, VIRTUAL_IMAGE / 2, dtype=dtype)
+    K = torch.cat([K0[:, None], Kv], 1)
+    T = torch.cat([T0[:, None], Tv], 1)
+    sizes = torch.cat([size0[:, None], torch.full((B, 3, 2), float(VIRTUAL_IMAGE), dtype=dtype)], 1)
+    return K, T, sizes
+
+
+def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[torch.Tensor, ...]:
+    """The canonical frame and the 4-camera rig :func:`mocap_fast.lift` uses for a batch of clips.
+
+    Args:
+        keypoints: ``[B, T, 22, 2]`` SMPL-22 pixels of ``cam``; confidence: ``[B, T, 22]``.
+        cam: the input :class:`~mocap_fast.Camera`.
+
+    Returns:
+        ``(M [4, 4] world-to-canonical, K [B, 4, 3, 3], T_w2c [B, 4, 4, 4] canonical, image_size [B, 4, 2])``.
+
+    Raises:
+        ValueError: a camera that sees no ground, or a clip in which no ankle ray meets the ground.
+    """
+    if not cam.sees_ground():
+        raise ValueError("cam: the camera sees no ground plane (y = 0) in front of it")
+    B = keypoints.shape[0]
+    M = canonical_transform(cam.T_w2c)
+    T0 = (cam.T_w2c @ torch.linalg.inv(M))[None].expand(B, 4, 4)
+    K0 = cam.K[None].expand(B, 3, 3)
+    size0 = cam.size_tensor[None].expand(B, 2)
+    pos, valid = ground_positions(keypoints, confidence, K0, T0)
+    if not bool(valid.any(-1).all()):
+        raise ValueError("keypoints: no frame has an observed ankle whose ray meets the ground in front of the camera")
+    centre, radius = person_area(pos, valid)
+    return (M, *virtual_rig(K0, T0, size0, centre, radius))
+
+
+__all__ = [
+    "ANKLE_HEIGHT", "camera_centre", "canonical_transform", "ground_positions", "lower_ankle", "person_area",
+    "ray_plane_hits", "rig_for", "virtual_rig",
+]

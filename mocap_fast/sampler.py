@@ -1,0 +1,143 @@
+"""The two sampling loops of DESIGN §1/§6, same maths:
+
+- :func:`sample_reference`: the authors' per-step loop in plain PyTorch (pointmap features
+  recomputed every step, consistency step with Python loops over clip and view), skipping only
+  the exact-identity unconditional pass of guidance scale 1.
+- :func:`sample_fast`: pointmap tokens and cross-attention keys/values computed once, the
+  consistency step vectorised over clips and views, triangulation through the fast backend.
+
+Both draw the same world-consistent noise from the same generator in the same order, so with the
+same seed and weights they agree to float rounding.
+
+``steps=None`` runs the full DDPM ancestral schedule; ``steps < S`` runs DDIM (eta 0) on evenly
+spaced steps, which x0 prediction makes direct.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .model.io import LoadedModel
+from .model.network import Conditions
+from .reference.camera import project, projection_matrix
+from .reference.consistency import consistency_step
+from .reference.diffusion import Schedule, cosine_schedule, ddim_step, posterior_step, world_noise
+from .reference.representation import decode, encode
+
+
+@dataclass
+class Problem:
+    """Everything constant over the denoising steps, for N windows (V views, T frames, J joints).
+
+    Attributes:
+        K_g: ``[N, V, 3, 3]`` normalised intrinsics; T_w2c: ``[N, V, 4, 4]``.
+        g_obs: ``[N, T, J, 2]`` observed view, canvas-normalised, missing joints filled.
+        conf: ``[N, T, J]`` observation confidence (0 = missing).
+        observed: ``[N, T, C]`` standardised observed frame vectors.
+        pointmaps: ``[N, V, R, R, 3]`` or ``None``.
+        view0_weight: weight multiplier of observed view-0 joints in the triangulation.
+    """
+
+    K_g: torch.Tensor
+    T_w2c: torch.Tensor
+    g_obs: torch.Tensor
+    conf: torch.Tensor
+    observed: torch.Tensor
+    pointmaps: torch.Tensor | None
+    view0_weight: float = 1.0
+
+    def conditions(self) -> Conditions:
+        return Conditions(self.K_g, self.T_w2c, self.observed, self.conf, None, self.pointmaps)
+
+
+def step_plan(num_train_steps: int, steps: int | None) -> list[int]:
+    """Descending step indices to visit: all of them, or ``steps`` evenly spaced ones ending at 0."""
+    if steps is None or steps >= num_train_steps:
+        return list(range(num_train_steps - 1, -1, -1))
+    if steps < 1:
+        raise ValueError(f"steps: must be >= 1, got {steps}")
+    idx = torch.linspace(num_train_steps - 1, 0, steps).round().long().tolist()
+    return sorted(set(idx), reverse=True)
+
+
+def _advance(x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule) -> torch.Tensor:
+    s = plan[i]
+    full = len(plan) == sched.num_steps
+    if full:
+        noise = world_noise(R, (x.shape[0], x.shape[2], x.shape[3]), gen).to(x.dtype) if s > 0 else None
+        return posterior_step(x, x0, s, noise, sched) if s > 0 else x0
+    prev = plan[i + 1] if i + 1 < len(plan) else -1
+    return ddim_step(x, x0, s, prev, None, sched)
+
+
+def _initial(problem: Problem, model: LoadedModel, gen: torch.Generator) -> torch.Tensor:
+    N, V = problem.K_g.shape[:2]
+    T, C = problem.observed.shape[1], model.cfg.channels
+    return world_noise(problem.T_w2c[..., :3, :3], (N, T, C), gen).float()
+
+
+@torch.no_grad()
+def sample_reference(model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0) -> torch.Tensor:
+    """The authors' loop. Returns ``[N, T, J, 3]`` world joints of the last step's triangulation."""
+    net, stats = model.net.eval(), model.stats
+    sched = cosine_schedule(model.cfg.diffusion_steps)
+    plan = step_plan(sched.num_steps, steps)
+    gen = torch.Generator(problem.K_g.device).manual_seed(seed)
+    R = problem.T_w2c[..., :3, :3]
+    cond = problem.conditions()
+    x = _initial(problem, model, gen)
+    X = None
+    for i, s in enumerate(plan):
+        t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
+        x0 = net(x, t, cond)
+        x0c, X = consistency_step(
+            x0, problem.g_obs, problem.conf, problem.K_g, problem.T_w2c, stats, problem.view0_weight
+        )
+        x = _advance(x, x0c.float(), plan, i, R, gen, sched)
+    return X
+
+
+def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: torch.Tensor, backend: str):
+    """Vectorised :func:`~mocap_fast.reference.consistency.consistency_step` (same maths)."""
+    from .triangulation import triangulate
+
+    stats = model.stats
+    g = decode(stats.destandardize(x0))  # [N, V, T, J, 2]
+    observed = problem.conf > 0
+    g0 = torch.where(observed[..., None], problem.g_obs, g[:, 0])
+    g = torch.cat([g0[:, None], g[:, 1:]], 1)
+    w = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
+    w[:, 0] = torch.where(observed, problem.view0_weight * problem.conf, torch.ones_like(problem.conf))
+    pts = g.permute(0, 2, 3, 1, 4)  # [N, T, J, V, 2]
+    X = triangulate(pts, P[:, None, None], w.permute(0, 2, 3, 1), backend=backend)
+    N, V = P.shape[:2]
+    T, J = X.shape[1:3]
+    gp = project(X.reshape(N, 1, T * J, 3).expand(N, V, T * J, 3), problem.K_g, problem.T_w2c).reshape(N, V, T, J, 2)
+    return stats.standardize(encode(gp)), X
+
+
+@torch.no_grad()
+def sample_fast(
+    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, backend: str = "auto"
+) -> torch.Tensor:
+    """The fast loop (see the module docstring). Returns ``[N, T, J, 3]`` world joints."""
+    net = model.net.eval()
+    sched = cosine_schedule(model.cfg.diffusion_steps)
+    plan = step_plan(sched.num_steps, steps)
+    gen = torch.Generator(problem.K_g.device).manual_seed(seed)
+    R = problem.T_w2c[..., :3, :3]
+    cond = problem.conditions()
+    cache = None
+    if net.pointmap is not None:
+        cache = net.cross_cache(net.encode_pointmaps(problem.pointmaps))
+    P = projection_matrix(problem.K_g, problem.T_w2c)
+    x = _initial(problem, model, gen)
+    X = None
+    for i, s in enumerate(plan):
+        t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
+        x0 = net(x, t, cond, cache=cache)
+        x0c, X = fast_consistency(x0, problem, model, P, backend)
+        x = _advance(x, x0c.float(), plan, i, R, gen, sched)
+    return X

@@ -1,0 +1,186 @@
+"""Training samples: 3D motion windows seen by a random input camera and the jittered virtual rig.
+
+Each sample: a random window of a random clip, augmented (speed change, mirroring, body scale,
+yaw, placement on the ground), seen by a random input camera (height, tilt, roll, distance,
+focal length, landscape or portrait image) with the person in frame, and by the virtual rig
+of :mod:`mocap_fast.rig` built the way :func:`mocap_fast.lift` builds it (from the 2D ground
+estimate), plus random jitter. The observed view gets detector-like corruption (2D noise,
+dropped joints). Everything is in the canonical frame (input camera above the origin, yaw 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from ..joints import SMPL22, mirror
+from ..model.config import ModelConfig
+from ..observation import observe
+from ..reference.camera import ground_pointmap, intrinsics, look_rotation, normalized_intrinsics, project, rigid_transform
+from ..reference.representation import Standardizer, encode
+from ..rig import ground_positions, person_area, virtual_rig
+
+IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (720, 1280), (1440, 1080), (1080, 1080))
+
+
+@dataclass
+class Augment:
+    """Augmentation ranges. Angles in degrees, distances in metres, noise in pixels."""
+
+    speed: tuple[float, float] = (0.8, 1.25)
+    body_scale: tuple[float, float] = (0.85, 1.15)
+    cam_height: tuple[float, float] = (0.4, 3.0)
+    distance: tuple[float, float] = (2.5, 12.0)
+    hfov: tuple[float, float] = (35.0, 95.0)
+    roll_std: float = 3.0
+    tilt_std: float = 6.0
+    noise_px: tuple[float, float] = (0.0, 4.0)
+    drop_prob: tuple[float, float] = (0.0, 0.15)
+    corrupt_prob: float = 0.7
+    rig_jitter: float = 1.0
+    mirror_prob: float = 0.5
+
+
+@dataclass
+class Batch:
+    """A training batch (B samples, V views, T frames, J joints, C = 2 J + 2 channels).
+
+    Attributes:
+        x0: ``[B, V, T, C]`` raw (unstandardised) frame vectors of every view.
+        g_obs: ``[B, T, J, 2]`` corrupted observed view, canvas-normalised, missing filled.
+        conf: ``[B, T, J]`` observed-view confidence (0 = dropped).
+        K_g: ``[B, V, 3, 3]``; T_w2c: ``[B, V, 4, 4]``; pointmaps: ``[B, V, R, R, 3]``.
+        joints: ``[B, T, J, 3]`` canonical-frame ground truth, metres.
+    """
+
+    x0: torch.Tensor
+    g_obs: torch.Tensor
+    conf: torch.Tensor
+    K_g: torch.Tensor
+    T_w2c: torch.Tensor
+    pointmaps: torch.Tensor
+    joints: torch.Tensor
+
+
+def random_window(clips: list[np.ndarray], T: int, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """A ``[T, 22, 3]`` window of a random clip at a random playback speed (linear resampling)."""
+    while True:
+        clip = clips[rng.integers(len(clips))]
+        speed = rng.uniform(*aug.speed)
+        need = (T - 1) * speed + 1
+        if clip.shape[0] >= need:
+            break
+    start = rng.uniform(0, clip.shape[0] - need)
+    t = start + speed * np.arange(T)
+    i0 = np.floor(t).astype(int)
+    i1 = np.minimum(i0 + 1, clip.shape[0] - 1)
+    a = (t - i0)[:, None, None]
+    return ((1 - a) * clip[i0] + a * clip[i1]).astype(np.float64)
+
+
+def place_motion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, float]:
+    """Mirror, scale, turn and place a window in front of a camera at the origin looking along -z.
+
+    Returns ``(X [T, 22, 3], camera height)``.
+    """
+    if rng.random() < aug.mirror_prob:
+        X = mirror(X, SMPL22)
+    X = X * rng.uniform(*aug.body_scale)
+    yaw = rng.uniform(-math.pi, math.pi)
+    c, s = math.cos(yaw), math.sin(yaw)
+    Ry = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
+    X = X @ Ry.T
+    centre = X[:, 0, [0, 2]].mean(0)
+    dist = math.exp(rng.uniform(math.log(aug.distance[0]), math.log(aug.distance[1])))
+    bearing = rng.uniform(-0.35, 0.35)
+    target = np.array([dist * math.sin(bearing), -dist * math.cos(bearing)])
+    X[..., 0] += target[0] - centre[0]
+    X[..., 2] += target[1] - centre[1]
+    return X, rng.uniform(*aug.cam_height)
+
+
+def input_camera(X: np.ndarray, height: float, rng: np.random.Generator, aug: Augment):
+    """A camera at ``(0, height, 0)``, yaw 0, aimed near the person; ``None`` if the person leaves the frame.
+
+    Returns ``(K [3, 3], T_w2c [4, 4], size [2])`` float64 tensors or ``None``.
+    """
+    W, H = IMAGE_SIZES[rng.integers(len(IMAGE_SIZES))]
+    centre = X[:, 0].mean(0)
+    dist = math.hypot(centre[0], centre[2])
+    pitch = math.atan2(0.9 - height, dist) + math.radians(rng.normal(0, aug.tilt_std))
+    yaw = math.atan2(-centre[0], -centre[2]) + rng.normal(0, 0.05)
+    roll = math.radians(rng.normal(0, aug.roll_std))
+    R = look_rotation(torch.tensor(pitch), torch.tensor(roll), torch.tensor(yaw)).double()
+    T = rigid_transform(R, torch.tensor([0.0, height, 0.0], dtype=torch.float64))
+    f = (max(W, H) / 2) / math.tan(math.radians(rng.uniform(*aug.hfov)) / 2)
+    K = intrinsics(f, f, W / 2 + rng.normal(0, 5), H / 2 + rng.normal(0, 5))
+    Xt = torch.from_numpy(X).reshape(-1, 3)
+    depth = (Xt @ T[:3, :3].T + T[:3, 3])[:, 2]
+    uv = project(Xt, K, T)
+    inside = (uv[:, 0] > 0) & (uv[:, 0] < W) & (uv[:, 1] > 0) & (uv[:, 1] < H) & (depth > 0.3)
+    if float(inside.double().mean()) < 0.97 or float(depth.min()) < 0.3:
+        return None
+    return K, T, torch.tensor([float(W), float(H)], dtype=torch.float64)
+
+
+def corrupt(kp: np.ndarray, size: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
+    """Detector-like corruption of ``kp [T, J, 2]`` pixels: Gaussian noise and dropped joints."""
+    conf = np.ones(kp.shape[:-1])
+    if rng.random() > aug.corrupt_prob:
+        return kp, conf
+    scale = max(size) / 1920
+    kp = kp + rng.normal(0, rng.uniform(*aug.noise_px) * scale, kp.shape)
+    drop = rng.random(conf.shape) < rng.uniform(*aug.drop_prob)
+    if rng.random() < 0.2:  # a whole limb hidden for a stretch of frames
+        j = rng.integers(kp.shape[1])
+        a = rng.integers(kp.shape[0])
+        drop[a : a + rng.integers(1, kp.shape[0]), j] = True
+    conf[drop] = 0
+    return kp, conf
+
+
+def make_batch(
+    clips: list[np.ndarray],
+    batch_size: int,
+    cfg: ModelConfig,
+    stats: Standardizer,
+    rng: np.random.Generator,
+    aug: Augment | None = None,
+) -> Batch:
+    """Draw ``batch_size`` samples (see the module docstring)."""
+    aug = aug or Augment()
+    T = cfg.window
+    joints, Ks, Ts, sizes, kps, confs = [], [], [], [], [], []
+    while len(joints) < batch_size:
+        X, height = place_motion(random_window(clips, T, rng, aug), rng, aug)
+        cam = input_camera(X, height, rng, aug)
+        if cam is None:
+            continue
+        K, Tw, size = cam
+        kp = project(torch.from_numpy(X).reshape(-1, 3), K, Tw).reshape(T, -1, 2).numpy()
+        kp, conf = corrupt(kp, size.numpy(), rng, aug)
+        joints.append(torch.from_numpy(X))
+        Ks.append(K), Ts.append(Tw), sizes.append(size)
+        kps.append(torch.from_numpy(kp)), confs.append(torch.from_numpy(conf))
+    X = torch.stack(joints)
+    K0, T0, size0 = torch.stack(Ks), torch.stack(Ts), torch.stack(sizes)
+    kp, conf = torch.stack(kps), torch.stack(confs)
+    pos, valid = ground_positions(kp, conf, K0, T0)
+    fallback = X[:, :, 0].clone()
+    fallback[..., 1] = 0
+    valid_any = valid.any(-1)
+    pos = torch.where(valid_any[:, None, None], pos, fallback)
+    valid = torch.where(valid_any[:, None], valid, torch.ones_like(valid))
+    centre, radius = person_area(pos, valid)
+    jitter = aug.rig_jitter * torch.from_numpy(rng.standard_normal((batch_size, 3, 6)))
+    K, Tw, size = virtual_rig(K0, T0, size0, centre, radius, jitter)
+    K_g = normalized_intrinsics(K, size)
+    V = K.shape[1]
+    g = project(X[:, None].expand(-1, V, -1, -1, -1).reshape(batch_size, V, -1, 3), K_g, Tw)
+    g = g.reshape(batch_size, V, T, -1, 2)
+    g_obs, _ = observe(kp, conf, size0, stats.to("cpu", torch.float64))
+    pm = ground_pointmap(K, Tw, size, cfg.pointmap_res) if cfg.use_pointmap else torch.zeros(batch_size, V, 1, 1, 3)
+    return Batch(encode(g).float(), g_obs.float(), conf.float(), K_g.float(), Tw.float(), pm.float(), X.float())

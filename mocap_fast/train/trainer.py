@@ -1,0 +1,216 @@
+"""Two-stage training (DESIGN §4): stage 1 = single-view 2D denoiser, stage 2 = multi-view
+denoiser initialised from stage 1. x0 prediction, MSE over all views, AdamW, gradient clipping,
+conditions dropped with p = 0.1, world-consistent noise.
+
+Checkpoints (``out/last.safetensors`` + ``out/state.json`` + ``out/optim.safetensors``) make a
+run resumable: rerunning the same command continues where it stopped and gives the weights an
+uninterrupted run would have given.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors.torch import load_file
+
+from ..model.config import ModelConfig
+from ..model.io import LoadedModel, atomic_save, load_model, save_model
+from ..model.network import Conditions, MotionDenoiser
+from ..reference.diffusion import cosine_schedule, q_sample, world_noise
+from ..reference.representation import Standardizer
+from .sampling import Augment, Batch, make_batch
+
+log = logging.getLogger("mocap_fast.train")
+
+
+@dataclass
+class TrainOptions:
+    """Options of one training run (stage 1 or 2)."""
+
+    stage: int = 2
+    steps: int = 1000
+    batch_size: int = 16
+    lr: float = 3e-4
+    weight_decay: float = 0.01
+    grad_clip: float = 0.5
+    cond_drop: float = 0.1
+    warmup: int = 100
+    seed: int = 0
+    checkpoint_every: int = 200
+    log_every: int = 50
+    stats_batches: int = 20
+
+
+def compute_stats(clips: list[np.ndarray], cfg: ModelConfig, seed: int, batches: int) -> Standardizer:
+    """Channel statistics of raw frame vectors of all views over ``batches`` random batches."""
+    rng = np.random.default_rng(seed + 12345)
+    ident = Standardizer.identity(cfg.channels)
+    xs = [make_batch(clips, 16, cfg.replace(use_pointmap=False), ident, rng).x0 for _ in range(batches)]
+    return Standardizer.fit(torch.cat([x.flatten(0, 2) for x in xs]))
+
+
+def stage_batch(batch: Batch, stage: int, stats: Standardizer, rng: np.random.Generator) -> tuple[torch.Tensor, Conditions]:
+    """Standardised targets ``[B, V', T, C]`` and conditions; stage 1 keeps one random view, unobserved."""
+    x0 = stats.standardize(batch.x0)
+    _, obs = _observed(batch, stats)
+    cond = Conditions(batch.K_g, batch.T_w2c, obs, batch.conf, None, batch.pointmaps)
+    if stage == 1:
+        B, V = x0.shape[:2]
+        v = torch.from_numpy(rng.integers(V, size=B))
+        idx = torch.arange(B)
+        x0 = x0[idx, v][:, None]
+        cond = Conditions(
+            batch.K_g[idx, v][:, None], batch.T_w2c[idx, v][:, None], torch.zeros_like(obs),
+            torch.zeros_like(batch.conf), None, batch.pointmaps[idx, v][:, None],
+        )
+    return x0, cond
+
+
+def _observed(batch: Batch, stats: Standardizer) -> tuple[torch.Tensor, torch.Tensor]:
+    from ..reference.representation import encode
+
+    return batch.g_obs, stats.standardize(encode(batch.g_obs))
+
+
+class Trainer:
+    """Runs stage ``opts.stage`` of training into ``out_dir``."""
+
+    def __init__(self, cfg: ModelConfig, clips: list[np.ndarray], out_dir: str | Path, opts: TrainOptions,
+                 init: str | Path | None = None, val_clips: list[np.ndarray] | None = None):
+        self.cfg, self.clips, self.opts = cfg, clips, opts
+        self.val_clips = val_clips
+        self.out = Path(out_dir)
+        self.out.mkdir(parents=True, exist_ok=True)
+        torch.manual_seed(opts.seed)
+        multiview = opts.stage == 2
+        if init is not None:
+            start = load_model(init)
+            if start.cfg.replace(num_views=cfg.num_views) != cfg.replace(num_views=cfg.num_views):
+                raise ValueError(f"init: model config {start.cfg} differs from {cfg}")
+            self.stats = start.stats
+            self.net = MotionDenoiser(cfg, multiview=multiview)
+            if multiview and not start.net.multiview:
+                self.net.load_2d_weights(start.net.state_dict())
+            else:
+                self.net.load_state_dict(start.net.state_dict())
+        else:
+            self.stats = compute_stats(clips, cfg, opts.seed, opts.stats_batches)
+            self.net = MotionDenoiser(cfg, multiview=multiview)
+        self.sched = cosine_schedule(cfg.diffusion_steps)
+        self.opt = torch.optim.AdamW(self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
+        self.step = 0
+        self.rng = np.random.default_rng(opts.seed)
+        self.history: list[dict] = []
+        self._resume()
+
+    def lr_at(self, step: int) -> float:
+        """Linear warm-up then cosine decay to 10 % of ``lr``."""
+        o = self.opts
+        if step < o.warmup:
+            return o.lr * (step + 1) / o.warmup
+        frac = (step - o.warmup) / max(1, o.steps - o.warmup)
+        return o.lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
+
+    def loss_on(self, x0: torch.Tensor, cond: Conditions, gen: torch.Generator) -> torch.Tensor:
+        """x0-prediction MSE at random steps with world-consistent noise."""
+        B, V, T, C = x0.shape
+        step = torch.randint(0, self.sched.num_steps, (B,), generator=gen)
+        noise = world_noise(cond.T_w2c[..., :3, :3], (B, T, C), gen).float()
+        x_t = q_sample(x0, step, noise, self.sched)
+        pred = self.net(x_t, step, cond)
+        return torch.mean((pred - x0) ** 2)
+
+    def train_step(self) -> float:
+        batch = make_batch(self.clips, self.opts.batch_size, self.cfg, self.stats, self.rng)
+        x0, cond = stage_batch(batch, self.opts.stage, self.stats, self.rng)
+        drop = torch.from_numpy(self.rng.random(x0.shape[0]) < self.opts.cond_drop)
+        cond.observed_mask = torch.where(drop[:, None, None], torch.zeros_like(cond.observed_mask), cond.observed_mask)
+        gen = torch.Generator().manual_seed(int(self.rng.integers(2**62)))
+        for g in self.opt.param_groups:
+            g["lr"] = self.lr_at(self.step)
+        self.net.train()
+        loss = self.loss_on(x0, cond, gen)
+        self.opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.opts.grad_clip)
+        self.opt.step()
+        self.step += 1
+        return float(loss.detach())
+
+    @torch.no_grad()
+    def val_loss(self, batches: int = 4) -> float:
+        """x0 MSE on fixed validation batches (validation clips, fixed seed)."""
+        clips = self.val_clips or self.clips
+        rng = np.random.default_rng(999)
+        gen = torch.Generator().manual_seed(999)
+        self.net.eval()
+        losses = []
+        for _ in range(batches):
+            x0, cond = stage_batch(make_batch(clips, self.opts.batch_size, self.cfg, self.stats, rng), self.opts.stage, self.stats, rng)
+            losses.append(float(self.loss_on(x0, cond, gen)))
+        return float(np.mean(losses))
+
+    def run(self, max_seconds: float | None = None, progress: bool = True) -> LoadedModel:
+        """Train until ``opts.steps`` (or ``max_seconds``), checkpointing on the way."""
+        t0 = time.time()
+        running = []
+        while self.step < self.opts.steps:
+            running.append(self.train_step())
+            if self.step % self.opts.log_every == 0 or self.step == self.opts.steps:
+                entry = {"step": self.step, "loss": float(np.mean(running)), "lr": self.lr_at(self.step - 1),
+                         "seconds": round(time.time() - t0, 1)}
+                running = []
+                self.history.append(entry)
+                if progress:
+                    log.info("stage %d step %d/%d loss %.4f", self.opts.stage, self.step, self.opts.steps, entry["loss"])
+            if self.step % self.opts.checkpoint_every == 0 or self.step == self.opts.steps:
+                self.save_checkpoint()
+            if max_seconds is not None and time.time() - t0 > max_seconds:
+                self.save_checkpoint()
+                break
+        return self.model()
+
+    def model(self) -> LoadedModel:
+        info = {"stage": self.opts.stage, "steps": self.step, "options": asdict(self.opts), "history": self.history[-20:]}
+        return LoadedModel(self.net, self.stats, info)
+
+    def save_checkpoint(self) -> None:
+        save_model(self.model(), self.out / "last.safetensors")
+        opt_tensors, opt_meta = {}, []
+        for i, (p, st) in enumerate(((p, self.opt.state[p]) for p in self.net.parameters())):
+            for k, v in st.items():
+                opt_tensors[f"{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+        opt_tensors["torch_rng"] = torch.get_rng_state()
+        atomic_save(opt_tensors, self.out / "optim.safetensors", {"format": "mocap_fast-optim-1"})
+        state = {"step": self.step, "rng": self.rng.bit_generator.state, "history": self.history,
+                 "options": asdict(self.opts), "config": self.cfg.to_dict()}
+        tmp = self.out / "state.json.tmp"
+        tmp.write_text(json.dumps(state, default=int))
+        tmp.replace(self.out / "state.json")
+
+    def _resume(self) -> None:
+        state_path = self.out / "state.json"
+        if not state_path.is_file():
+            return
+        state = json.loads(state_path.read_text())
+        if state.get("config") != self.cfg.to_dict() or state["options"]["stage"] != self.opts.stage:
+            raise ValueError(f"out: {self.out} holds a checkpoint of another config or stage; use a new folder")
+        loaded = load_model(self.out / "last.safetensors")
+        self.net.load_state_dict(loaded.net.state_dict())
+        self.stats = loaded.stats
+        opt = load_file(str(self.out / "optim.safetensors"))
+        torch.set_rng_state(opt.pop("torch_rng"))
+        for i, p in enumerate(self.net.parameters()):
+            st = {k.split(".", 1)[1]: v for k, v in opt.items() if k.split(".", 1)[0] == str(i)}
+            if st:
+                self.opt.state[p] = st
+        self.step = state["step"]
+        self.rng.bit_generator.state = state["rng"]
+        self.history = state["history"]
+        log.info("resumed %s at step %d", self.out, self.step)

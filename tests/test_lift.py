@@ -1,0 +1,140 @@
+"""lift() end to end on a tiny random-weight model (CPU)."""
+
+import numpy as np
+import pytest
+import torch
+
+from mocap_fast import Camera
+from mocap_fast.lift import lift
+from mocap_fast.model.config import TINY
+from mocap_fast.model.io import LoadedModel
+from mocap_fast.model.network import MotionDenoiser
+from mocap_fast.reference.representation import Standardizer
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    torch.manual_seed(0)
+    net = MotionDenoiser(TINY).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
+    return LoadedModel(net, stats, {"name": "tiny-random"})
+
+
+def walk(T=24, yaw=0.0, offset=(0.0, -5.0)):
+    """A synthetic walking figure ``(T, 22, 3)``: a rest pose moving along x."""
+    rest = np.array([
+        [0, .95, 0], [.08, .9, 0], [-.08, .9, 0], [0, 1.05, 0], [.09, .5, 0], [-.09, .5, 0], [0, 1.2, 0],
+        [.09, .08, 0], [-.09, .08, 0], [0, 1.3, 0], [.09, .02, .12], [-.09, .02, .12], [0, 1.5, 0],
+        [.07, 1.42, 0], [-.07, 1.42, 0], [0, 1.65, 0], [.18, 1.42, 0], [-.18, 1.42, 0], [.22, 1.15, 0],
+        [-.22, 1.15, 0], [.24, .9, 0], [-.24, .9, 0]])
+    t = np.arange(T)[:, None, None]
+    X = rest[None] + np.array([0.04, 0, 0]) * t
+    X[:, [4, 7, 10], 2] += 0.1 * np.sin(t[:, 0] / 3)
+    c, s = np.cos(yaw), np.sin(yaw)
+    X = X @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
+    X[..., 0] += offset[0]
+    X[..., 2] += offset[1]
+    return X
+
+
+CAM = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
+
+
+def test_shapes_kinds_and_world_frame(tiny):
+    kp = CAM.project(walk())
+    res = lift(kp, CAM, model=tiny, steps=5)
+    assert isinstance(res.joints, np.ndarray) and res.joints.shape == (24, 22, 3)
+    assert res.joints_cam.shape == (24, 22, 3) and res.views_2d.shape == (4, 24, 22, 2)
+    assert len(res.cameras) == 4 and res.cameras[0].image_size == (1280, 720)
+    assert np.isfinite(res.joints).all()
+    np.testing.assert_allclose(CAM.to_camera(res.joints), res.joints_cam, atol=1e-6)
+    torch.testing.assert_close(res.cameras[0].T_w2c, CAM.T_w2c, atol=1e-9, rtol=0)
+    t = lift(torch.tensor(kp, dtype=torch.float32), CAM, model=tiny, steps=5)
+    assert isinstance(t.joints, torch.Tensor) and t.joints.dtype == torch.float32
+    np.testing.assert_allclose(t.joints.numpy(), res.joints, atol=1e-4)
+
+
+def test_batch_matches_single(tiny):
+    kps = np.stack([CAM.project(walk()), CAM.project(walk(offset=(0.5, -6.0)))])
+    res = lift(kps, CAM, model=tiny, steps=4, seed=3)
+    assert res.joints.shape == (2, 24, 22, 3) and res.views_2d.shape == (2, 4, 24, 22, 2)
+    assert len(res.cameras) == 2 and len(res.cameras[0]) == 4
+    one = lift(kps[1], CAM, model=tiny, steps=4, seed=3)
+    assert np.isfinite(one.joints).all()
+
+
+def test_deterministic_per_seed(tiny):
+    kp = CAM.project(walk())
+    a = lift(kp, CAM, model=tiny, steps=6, seed=7).joints
+    b = lift(kp, CAM, model=tiny, steps=6, seed=7).joints
+    c = lift(kp, CAM, model=tiny, steps=6, seed=8).joints
+    np.testing.assert_array_equal(a, b)
+    assert np.abs(a - c).max() > 1e-6
+
+
+def test_fast_matches_reference_full_schedule(tiny):
+    """Same seed and weights: the fast and reference loops agree to 1 mm (full 100-step DDPM)."""
+    kp = CAM.project(walk(T=20))
+    fast = lift(kp, CAM, model=tiny, backend="fast", seed=1).joints
+    ref = lift(kp, CAM, model=tiny, backend="reference", seed=1).joints
+    assert np.abs(fast - ref).max() < 1e-3
+
+
+def test_horizontal_translation_of_scene_translates_output(tiny):
+    X = walk()
+    shift = np.array([2.0, 0.0, -1.5])
+    cam2 = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8, position_xz=(2.0, -1.5))
+    a = lift(CAM.project(X), CAM, model=tiny, steps=5).joints
+    b = lift(cam2.project(X + shift), cam2, model=tiny, steps=5).joints
+    np.testing.assert_allclose(b, a + shift, atol=1e-4)
+
+
+def test_long_sequence_windows_blend_without_seam(tiny):
+    X = walk(T=50)
+    res = lift(CAM.project(X), CAM, model=tiny, steps=3)
+    assert res.joints.shape == (50, 22, 3) and np.isfinite(res.joints).all()
+
+
+def test_missing_joints_and_other_fps(tiny):
+    kp = CAM.project(walk(T=30))
+    conf = np.ones(kp.shape[:-1])
+    kp[5:12, 4] = np.nan
+    conf[:, 10] = 0
+    res = lift(kp, CAM, confidence=conf, model=tiny, steps=3, fps=25.0)
+    assert res.joints.shape == (30, 22, 3) and np.isfinite(res.joints).all()
+    assert res.confidence[6, 4] == 0 and res.confidence[0, 10] == 0 and res.confidence[0, 0] == 1
+
+
+def test_coco_input(tiny):
+    from mocap_fast.joints import from_smpl22
+
+    coco = CAM.project(from_smpl22(walk(), "coco17"))
+    res = lift(coco, CAM, joint_format="coco17", model=tiny, steps=3)
+    assert res.joints.shape == (24, 22, 3) and np.isfinite(res.joints).all()
+
+
+@pytest.mark.parametrize(
+    "kwargs, name",
+    [
+        (dict(keypoints=np.zeros((24, 21, 2))), "keypoints"),
+        (dict(keypoints=np.zeros((24, 22))), "keypoints"),
+        (dict(keypoints=np.zeros((3, 22, 2))), "keypoints"),
+        (dict(keypoints=np.full((24, 22, 2), np.nan)), "keypoints"),
+        (dict(cam="camera"), "cam"),
+        (dict(joint_format="openpose"), "joint_format"),
+        (dict(confidence=np.full((24, 22), 2.0)), "confidence"),
+        (dict(confidence=np.ones((23, 22))), "confidence"),
+        (dict(fps=0), "fps"),
+        (dict(steps=0), "steps"),
+        (dict(backend="cuda"), "backend"),
+        (dict(cam=Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=60)), "cam"),
+    ],
+)
+def test_bad_input_names_the_argument(tiny, kwargs, name):
+    args = dict(keypoints=CAM.project(walk()), cam=CAM, steps=2)
+    args.update(kwargs)
+    with pytest.raises(ValueError, match=f"^{name}"):
+        lift(model=tiny, **args)
