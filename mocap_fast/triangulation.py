@@ -7,8 +7,16 @@ from typing import Any
 import torch
 
 from ._arrays import as_tensor, check_finite, check_last_dims, like_input
-from .backends import resolve_backend
+from .backends import register_fast, resolve_backend
 from .reference.triangulation import triangulate_dlt
+
+
+try:  # numba is a dependency; a broken install falls back to the reference with a log line
+    from .kernels import triangulate_numba as _numba_kernel  # noqa: F401
+
+    register_fast("triangulate", "cpu", "numba")
+except ImportError:  # pragma: no cover
+    pass
 
 
 def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto") -> Any:
@@ -62,10 +70,26 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
         raise ValueError(
             f"proj: leading shape {tuple(P.shape[:-3])} does not broadcast with points_2d's {tuple(pts.shape[:-2])}"
         ) from None
-    pts = pts.expand(*batch, V, 2)
-    P = P.expand(*batch, V, 3, 4)
-    if w is not None:
-        w = w.expand(*batch, V)
-    resolve_backend(backend, pts.device, op="triangulate")
-    X = triangulate_dlt(pts, P, w)
+    impl = resolve_backend(backend, pts.device, op="triangulate")
+    if impl == "numba":
+        X = _triangulate_numba(pts, P, w, batch).to(pts.dtype)
+    else:
+        X = triangulate_dlt(pts.expand(*batch, V, 2), P.expand(*batch, V, 3, 4), None if w is None else w.expand(*batch, V))
     return like_input(X, points_2d)
+
+
+def _triangulate_numba(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None, batch: torch.Size) -> torch.Tensor:
+    """Flatten to points, keep cameras shared across points uncopied, run the numba kernel."""
+    from .kernels.triangulate_numba import triangulate_numba
+
+    V = pts.shape[-2]
+    n = int(torch.Size(batch).numel())
+    cam_batch = P.shape[:-3]
+    cam_index = torch.arange(int(torch.Size(cam_batch).numel())).reshape(cam_batch).expand(batch).reshape(n)
+    pts_n = pts.expand(*batch, V, 2).reshape(n, V, 2)
+    w_n = torch.ones(n, V, dtype=torch.float64) if w is None else w.expand(*batch, V).reshape(n, V)
+    X, _ = triangulate_numba(
+        pts_n.detach().cpu().double().numpy(), P.reshape(-1, V, 3, 4).detach().cpu().double().numpy(),
+        cam_index.numpy(), w_n.detach().cpu().double().numpy(),
+    )
+    return torch.from_numpy(X).reshape(*batch, 3).to(pts.device)

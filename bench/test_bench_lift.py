@@ -1,0 +1,33 @@
+"""lift() on a 10 s clip (300 frames) with the packaged default model: reference loop vs fast loop.
+
+Run: ``python -m pytest bench/test_bench_lift.py --benchmark-only`` (CPU; CUDA too when present).
+"""
+
+import numpy as np
+import pytest
+import torch
+
+from mocap_fast import Camera
+from mocap_fast.lift import default_model, lift
+
+DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
+
+
+def ten_second_clip():
+    from mocap_fast.cli import load_demo
+
+    joints, cam, _ = load_demo()
+    # 300 frames: the 180-frame demo clip, then played backwards
+    X = np.concatenate([joints, joints[::-1][1:121]])
+    return cam.project(X), cam
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("backend, steps", [("reference", None), ("fast", None), ("fast", 25), ("reference", 25)])
+def test_lift_10s(benchmark, device, backend, steps):
+    kp, cam = ten_second_clip()
+    model = default_model(torch.device(device))
+    benchmark.group = f"lift 300 frames {device}"
+    benchmark.extra_info.update(device=device, backend=backend, steps=steps or 100, threads=torch.get_num_threads())
+    res = benchmark.pedantic(lambda: lift(kp, cam, steps=steps, backend=backend, device=device, model=model), rounds=2, iterations=1, warmup_rounds=1)
+    assert res.joints.shape == (300, 22, 3)
