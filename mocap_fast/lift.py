@@ -11,17 +11,18 @@ import torch
 
 from ._arrays import as_tensor, check_finite, check_positive, like_input
 from .backends import BACKENDS
+from .grounding import ground_anchor
 from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
 from .observation import observe
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
-from .rig import rig_for
+from .rig import camera_centre, rig_for
 from .sampler import Problem, sample_fast, sample_reference
 
 log = logging.getLogger("mocap_fast")
 MIN_FRAMES = 8
 MODEL_FPS = 30.0
-VIEW0_WEIGHT = 1.0
+VIEW0_WEIGHT = 10.0
 """Triangulation weight of the observed view relative to a synthesized one (times confidence)."""
 _default_models: dict[str, LoadedModel] = {}
 
@@ -128,6 +129,7 @@ def lift(
     device: Any = None,
     backend: str = "auto",
     model: LoadedModel | str | None = None,
+    anchor: bool = True,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -143,6 +145,8 @@ def lift(
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
         model: a :class:`~mocap_fast.model.io.LoadedModel`, a path to a model file, or ``None``
             for the packaged default.
+        anchor: scale each window about the input camera so the feet meet the ground plane
+            (:mod:`mocap_fast.grounding`); keeps the observed view's reprojection, fixes depth.
 
     Returns:
         :class:`LiftResult` with arrays of the kind (numpy / torch) of ``keypoints``.
@@ -197,6 +201,8 @@ def lift(
     else:
         Xw = sample_fast(problem_stats, problem, steps, seed, backend)
     Xw = Xw.double().cpu()
+    if anchor:
+        Xw, _ = ground_anchor(Xw, camera_centre(Tw[clip_of, 0]))
 
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 1, 1, dtype=torch.float64)
