@@ -5,6 +5,12 @@ conditions dropped with p = 0.1, world-consistent noise.
 Checkpoints (``out/last.safetensors`` + ``out/state.json`` + ``out/optim.safetensors``) make a
 run resumable: rerunning the same command continues where it stopped and gives the weights an
 uninterrupted run would have given.
+
+Distributed: under ``torchrun`` (an initialised ``torch.distributed`` process group) the network
+is wrapped in DistributedDataParallel; every rank draws its own batches (seed + rank), gradients
+are averaged, rank 0 writes the checkpoints and every rank's batch-sampler state goes into
+``state.json`` so a resumed run continues each rank's stream. On CUDA the forward pass runs in
+bfloat16 autocast (mixed precision); weights and optimiser stay float32.
 """
 
 from __future__ import annotations
@@ -17,7 +23,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from safetensors.torch import load_file
+from torch.nn.parallel import DistributedDataParallel
 
 from ..model.config import ModelConfig
 from ..model.io import LoadedModel, atomic_save, load_model, save_model
@@ -45,6 +53,8 @@ class TrainOptions:
     checkpoint_every: int = 200
     log_every: int = 50
     stats_batches: int = 20
+    device: str = "auto"
+    """``"auto"`` = this rank's CUDA device when available, else CPU."""
 
 
 def compute_stats(clips: list[np.ndarray], cfg: ModelConfig, seed: int, batches: int) -> Standardizer:
@@ -53,6 +63,21 @@ def compute_stats(clips: list[np.ndarray], cfg: ModelConfig, seed: int, batches:
     ident = Standardizer.identity(cfg.channels)
     xs = [make_batch(clips, 16, cfg.replace(use_pointmap=False), ident, rng).x0 for _ in range(batches)]
     return Standardizer.fit(torch.cat([x.flatten(0, 2) for x in xs]))
+
+
+def _device(opts: TrainOptions) -> torch.device:
+    if opts.device != "auto":
+        return torch.device(opts.device)
+    if torch.cuda.is_available():
+        local = int(dist.get_rank() % torch.cuda.device_count()) if dist.is_initialized() else 0
+        return torch.device("cuda", local)
+    return torch.device("cpu")
+
+
+def _to(cond: Conditions, device: torch.device) -> Conditions:
+    move = lambda t: None if t is None else t.to(device, non_blocking=True)  # noqa: E731
+    return Conditions(move(cond.K_g), move(cond.T_w2c), move(cond.observed), move(cond.observed_mask),
+                      move(cond.frame_mask), move(cond.pointmaps))
 
 
 def stage_batch(batch: Batch, stage: int, stats: Standardizer, rng: np.random.Generator) -> tuple[torch.Tensor, Conditions]:
@@ -86,7 +111,11 @@ class Trainer:
         self.cfg, self.clips, self.opts = cfg, clips, opts
         self.val_clips = val_clips
         self.out = Path(out_dir)
-        self.out.mkdir(parents=True, exist_ok=True)
+        self.rank = dist.get_rank() if dist.is_initialized() else 0
+        self.world = dist.get_world_size() if dist.is_initialized() else 1
+        self.device = _device(opts)
+        if self.rank == 0:
+            self.out.mkdir(parents=True, exist_ok=True)
         torch.manual_seed(opts.seed)
         multiview = opts.stage == 2
         if init is not None:
@@ -102,12 +131,15 @@ class Trainer:
         else:
             self.stats = compute_stats(clips, cfg, opts.seed, opts.stats_batches)
             self.net = MotionDenoiser(cfg, multiview=multiview)
+        self.net.to(self.device)
         self.sched = cosine_schedule(cfg.diffusion_steps)
         self.opt = torch.optim.AdamW(self.net.parameters(), lr=opts.lr, weight_decay=opts.weight_decay)
         self.step = 0
-        self.rng = np.random.default_rng(opts.seed)
+        self.rng = np.random.default_rng(opts.seed + self.rank)
         self.history: list[dict] = []
         self._resume()
+        # identical starting weights on every rank (DDP also broadcasts them; stats are seeded alike)
+        self.ddp = DistributedDataParallel(self.net) if self.world > 1 else None
 
     def lr_at(self, step: int) -> float:
         """Linear warm-up then cosine decay to 10 % of ``lr``."""
@@ -121,10 +153,12 @@ class Trainer:
         """x0-prediction MSE at random steps with world-consistent noise."""
         B, V, T, C = x0.shape
         step = torch.randint(0, self.sched.num_steps, (B,), generator=gen)
-        noise = world_noise(cond.T_w2c[..., :3, :3], (B, T, C), gen).float()
-        x_t = q_sample(x0, step, noise, self.sched)
-        pred = self.net(x_t, step, cond)
-        return torch.mean((pred - x0) ** 2)
+        noise = world_noise(cond.T_w2c[..., :3, :3].cpu(), (B, T, C), gen).float()
+        x_t = q_sample(x0.cpu(), step, noise, self.sched).to(self.device)
+        net = self.ddp if (self.ddp is not None and self.net.training) else self.net
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
+            pred = net(x_t, step.to(self.device), _to(cond, self.device))
+        return torch.mean((pred.float() - x0.to(self.device)) ** 2)
 
     def train_step(self) -> float:
         batch = make_batch(self.clips, self.opts.batch_size, self.cfg, self.stats, self.rng)
@@ -167,28 +201,43 @@ class Trainer:
                          "seconds": round(time.time() - t0, 1)}
                 running = []
                 self.history.append(entry)
-                if progress:
+                if progress and self.rank == 0:
                     log.info("stage %d step %d/%d loss %.4f", self.opts.stage, self.step, self.opts.steps, entry["loss"])
             if self.step % self.opts.checkpoint_every == 0 or self.step == self.opts.steps:
                 self.save_checkpoint()
-            if max_seconds is not None and time.time() - t0 > max_seconds:
+            if max_seconds is not None and self._agree(time.time() - t0 > max_seconds):
                 self.save_checkpoint()
                 break
         return self.model()
+
+    def _agree(self, flag: bool) -> bool:
+        """Rank 0's ``flag`` on every rank (ranks must stop at the same step)."""
+        if self.world == 1:
+            return flag
+        t = torch.tensor([int(flag)], device=self.device if dist.get_backend() == "nccl" else "cpu")
+        dist.broadcast(t, 0)
+        return bool(t.item())
 
     def model(self) -> LoadedModel:
         info = {"stage": self.opts.stage, "steps": self.step, "options": asdict(self.opts), "history": self.history[-20:]}
         return LoadedModel(self.net, self.stats, info)
 
     def save_checkpoint(self) -> None:
+        """Rank 0 writes weights, optimiser and state (with every rank's sampler state)."""
+        rngs = [self.rng.bit_generator.state]
+        if self.world > 1:
+            rngs = [None] * self.world
+            dist.all_gather_object(rngs, self.rng.bit_generator.state)
+        if self.rank != 0:
+            return
         save_model(self.model(), self.out / "last.safetensors")
         opt_tensors, opt_meta = {}, []
         for i, (p, st) in enumerate(((p, self.opt.state[p]) for p in self.net.parameters())):
             for k, v in st.items():
-                opt_tensors[f"{i}.{k}"] = v if torch.is_tensor(v) else torch.tensor(v)
+                opt_tensors[f"{i}.{k}"] = v.detach().cpu() if torch.is_tensor(v) else torch.tensor(v)
         opt_tensors["torch_rng"] = torch.get_rng_state()
         atomic_save(opt_tensors, self.out / "optim.safetensors", {"format": "mocap_fast-optim-1"})
-        state = {"step": self.step, "rng": self.rng.bit_generator.state, "history": self.history,
+        state = {"step": self.step, "rng": rngs[0], "rngs": rngs, "history": self.history,
                  "options": asdict(self.opts), "config": self.cfg.to_dict()}
         tmp = self.out / "state.json.tmp"
         tmp.write_text(json.dumps(state, default=int))
@@ -201,16 +250,19 @@ class Trainer:
         state = json.loads(state_path.read_text())
         if state.get("config") != self.cfg.to_dict() or state["options"]["stage"] != self.opts.stage:
             raise ValueError(f"out: {self.out} holds a checkpoint of another config or stage; use a new folder")
-        loaded = load_model(self.out / "last.safetensors")
+        rngs = state.get("rngs", [state["rng"]])
+        if len(rngs) != self.world:
+            raise ValueError(f"out: checkpoint was written by {len(rngs)} processes; resume it with as many, not {self.world}")
+        loaded = load_model(self.out / "last.safetensors", self.device)
         self.net.load_state_dict(loaded.net.state_dict())
         self.stats = loaded.stats
-        opt = load_file(str(self.out / "optim.safetensors"))
-        torch.set_rng_state(opt.pop("torch_rng"))
+        opt = load_file(str(self.out / "optim.safetensors"), device=str(self.device))
+        torch.set_rng_state(opt.pop("torch_rng").cpu())
         for i, p in enumerate(self.net.parameters()):
             st = {k.split(".", 1)[1]: v for k, v in opt.items() if k.split(".", 1)[0] == str(i)}
             if st:
                 self.opt.state[p] = st
         self.step = state["step"]
-        self.rng.bit_generator.state = state["rng"]
+        self.rng.bit_generator.state = rngs[self.rank]
         self.history = state["history"]
         log.info("resumed %s at step %d", self.out, self.step)
