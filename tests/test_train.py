@@ -111,3 +111,21 @@ def test_ddp_gloo_two_ranks_end_with_identical_weights(tmp_path):
     state = json.loads((tmp_path / "state.json").read_text())
     assert state["step"] == 2 and len(state["rngs"]) == 2
     assert state["rngs"][0] != state["rngs"][1]  # each rank drew its own batches
+
+
+@pytest.mark.parametrize("fmt", ["smpl22", "coco17", "h36m17"])
+def test_training_input_matches_what_lift_sees_per_format(fmt):
+    from mocap_fast import Camera
+    from mocap_fast.joints import from_smpl22, to_smpl22
+    from mocap_fast.train.sampling import observed_keypoints
+
+    X = three_clips()[0][:20].copy()
+    X[..., 2] -= 5.0
+    cam = Camera.from_ground(1000, 1000, 960, 540, (1920, 1080), height=1.5)
+    kp, conf = observed_keypoints(X, cam.K, cam.T_w2c, fmt)
+    src = X if fmt == "smpl22" else from_smpl22(X, fmt)
+    want_kp, want_conf = to_smpl22(cam.project(src), None, fmt)
+    np.testing.assert_allclose(kp, want_kp, atol=1e-9)
+    np.testing.assert_array_equal(conf, want_conf)
+    assert np.isfinite(kp).all()
+    assert (conf == 0).any() == (fmt != "smpl22")

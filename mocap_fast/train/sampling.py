@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from ..joints import SMPL22, mirror
+from ..joints import SMPL22, from_smpl22, mirror, to_smpl22
 from ..model.config import ModelConfig
 from ..observation import observe
 from ..reference.camera import ground_pointmap, intrinsics, look_rotation, normalized_intrinsics, project, rigid_transform
@@ -42,6 +42,8 @@ class Augment:
     corrupt_prob: float = 0.7
     rig_jitter: float = 1.0
     mirror_prob: float = 0.5
+    format_probs: tuple[float, float] = (0.2, 0.1)
+    """Probabilities that a sample's 2D input arrives as COCO-17 / H36M-17 (else SMPL-22)."""
 
 
 @dataclass
@@ -126,9 +128,35 @@ def input_camera(X: np.ndarray, height: float, rng: np.random.Generator, aug: Au
     return K, T, torch.tensor([float(W), float(H)], dtype=torch.float64)
 
 
-def corrupt(kp: np.ndarray, size: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, np.ndarray]:
-    """Detector-like corruption of ``kp [T, J, 2]`` pixels: Gaussian noise and dropped joints."""
-    conf = np.ones(kp.shape[:-1])
+def _input_format(rng: np.random.Generator, aug: Augment) -> str:
+    u = rng.random()
+    coco, h36m = aug.format_probs
+    return "coco17" if u < coco else "h36m17" if u < coco + h36m else "smpl22"
+
+
+def observed_keypoints(X: np.ndarray, K: torch.Tensor, T_w2c: torch.Tensor, joint_format: str) -> tuple[np.ndarray, np.ndarray]:
+    """What :func:`~mocap_fast.lift` receives for motion ``X [T, 22, 3]`` seen in a ``joint_format`` detector.
+
+    The format's joints are synthesised from SMPL-22 (:func:`~mocap_fast.joints.from_smpl22`),
+    projected, and mapped back with :func:`~mocap_fast.joints.to_smpl22`, so the model learns the
+    approximated joints and the ones with confidence 0 exactly as ``lift()`` will present them.
+
+    Returns ``(kp [T, 22, 2] pixels, conf [T, 22])``.
+    """
+    Xt = torch.from_numpy(X)
+    src = from_smpl22(Xt, joint_format) if joint_format != "smpl22" else Xt
+    kp = project(src.reshape(-1, 3), K, T_w2c).reshape(X.shape[0], -1, 2)
+    kp22, conf = to_smpl22(kp, None, joint_format)
+    return kp22.numpy(), conf.numpy()
+
+
+def corrupt(
+    kp: np.ndarray, size: np.ndarray, rng: np.random.Generator, aug: Augment, conf: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Detector-like corruption of ``kp [T, J, 2]`` pixels: Gaussian noise and dropped joints.
+
+    ``conf [T, J]`` (default all 1) is the incoming confidence; dropped joints get 0."""
+    conf = np.ones(kp.shape[:-1]) if conf is None else conf.copy()
     if rng.random() > aug.corrupt_prob:
         return kp, conf
     scale = max(size) / 1920
@@ -160,8 +188,8 @@ def make_batch(
         if cam is None:
             continue
         K, Tw, size = cam
-        kp = project(torch.from_numpy(X).reshape(-1, 3), K, Tw).reshape(T, -1, 2).numpy()
-        kp, conf = corrupt(kp, size.numpy(), rng, aug)
+        kp, conf = observed_keypoints(X, K, Tw, _input_format(rng, aug))
+        kp, conf = corrupt(kp, size.numpy(), rng, aug, conf)
         joints.append(torch.from_numpy(X))
         Ks.append(K), Ts.append(Tw), sizes.append(size)
         kps.append(torch.from_numpy(kp)), confs.append(torch.from_numpy(conf))
