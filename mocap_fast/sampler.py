@@ -4,7 +4,8 @@
   recomputed every step, consistency step with Python loops over clip and view), skipping only
   the exact-identity unconditional pass of guidance scale 1.
 - :func:`sample_fast`: pointmap tokens and cross-attention keys/values computed once, the
-  consistency step vectorised over clips and views, triangulation through the fast backend.
+  consistency step vectorised over clips and views, triangulation through the fast backend (on
+  the CPU with numba: two fused kernels, see :func:`fast_consistency`).
 
 Both draw the same world-consistent noise from the same generator in the same order, so with the
 same seed and weights they agree to float rounding.
@@ -19,6 +20,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .backends import register_fast, resolve_backend
 from .model.io import LoadedModel
 from .model.network import Conditions
 from .reference.camera import project, projection_matrix
@@ -99,11 +101,29 @@ def sample_reference(model: LoadedModel, problem: Problem, steps: int | None = N
     return X
 
 
+try:  # numba is a dependency; a broken install keeps the vectorised torch path
+    from .kernels.decode_numba import decode_triangulate_numba as _decode_triangulate_numba
+    from .kernels.reencode_numba import reencode_numba as _reencode_numba
+
+    register_fast("consistency", "cpu", "numba")
+except ImportError:  # pragma: no cover
+    pass
+
+
 def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: torch.Tensor, backend: str):
-    """Vectorised :func:`~mocap_fast.reference.consistency.consistency_step` (same maths)."""
+    """Vectorised :func:`~mocap_fast.reference.consistency.consistency_step` (same maths).
+
+    On the CPU with numba (``backend`` ``"auto"``/``"fast"``) two fused kernels run it: decode +
+    view-0 overwrite + weighted DLT per (clip, frame, joint)
+    (:mod:`mocap_fast.kernels.decode_numba`), then reproject + re-encode + standardise per (clip,
+    view, frame) (:mod:`mocap_fast.kernels.reencode_numba`). Elsewhere it runs in torch.
+    Returns ``(x0_consistent [N, V, T, C], X [N, T, J, 3])`` in the dtypes the torch path gives.
+    """
+    stats = model.stats
+    if x0.dtype in (torch.float32, torch.float64) and resolve_backend(backend, x0.device, op="consistency") == "numba":
+        return _numba_consistency(x0, problem, stats, P)
     from .triangulation import triangulate
 
-    stats = model.stats
     g = decode(stats.destandardize(x0))  # [N, V, T, J, 2]
     observed = problem.conf > 0
     g0 = torch.where(observed[..., None], problem.g_obs, g[:, 0])
@@ -116,6 +136,22 @@ def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: 
     T, J = X.shape[1:3]
     gp = project(X.reshape(N, 1, T * J, 3).expand(N, V, T * J, 3), problem.K_g, problem.T_w2c).reshape(N, V, T, J, 2)
     return stats.standardize(encode(gp)), X
+
+
+def _numba_consistency(x0: torch.Tensor, problem: Problem, stats, P: torch.Tensor):
+    np_ = lambda t: t.detach().contiguous().numpy()  # noqa: E731  (CPU tensors: no copy)
+    g_dtype = torch.promote_types(x0.dtype, torch.promote_types(stats.mean.dtype, problem.g_obs.dtype))
+    Xn = _decode_triangulate_numba(
+        np_(x0), np_(stats.mean), np_(stats.std), np_(problem.g_obs), np_(problem.conf), np_(P.double()),
+        problem.view0_weight,
+    )
+    X = torch.from_numpy(Xn).to(g_dtype)
+    out_dtype = torch.promote_types(g_dtype, torch.promote_types(problem.K_g.dtype, stats.mean.dtype))
+    xc = _reencode_numba(
+        np_(X), np_(problem.K_g), np_(problem.T_w2c), np_(stats.mean), np_(stats.std),
+        out_dtype=torch.empty((), dtype=out_dtype).numpy().dtype,
+    )
+    return torch.from_numpy(xc), X
 
 
 @torch.no_grad()

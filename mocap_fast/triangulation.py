@@ -90,6 +90,6 @@ def _triangulate_numba(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | Non
     w_n = torch.ones(n, V, dtype=torch.float64) if w is None else w.expand(*batch, V).reshape(n, V)
     X, _ = triangulate_numba(
         pts_n.detach().cpu().double().numpy(), P.reshape(-1, V, 3, 4).detach().cpu().double().numpy(),
-        cam_index.numpy(), w_n.detach().cpu().double().numpy(),
+        cam_index.numpy(), w_n.detach().cpu().double().numpy(), condition=False,
     )
     return torch.from_numpy(X).reshape(*batch, 3).to(pts.device)

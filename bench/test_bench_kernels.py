@@ -1,0 +1,206 @@
+"""CPU kernels of the consistency step: plain-PyTorch reference vs torch vectorised vs numba.
+
+Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of every ratio that
+``bench/write_results.py`` prints):
+
+- ``triangulate N x 4``: reference SVD (``triangulate_dlt``), ``torch.compile`` of it (skipped
+  for the remaining sizes once one compile took > 2 min), the public ``triangulate(...,
+  backend="fast")`` (argument checks + numba) and the bare numba launcher. N = 1e3 .. 1e6.
+- ``reencode N clips x 4 views x 64 frames``: the reference per-(clip, view) loop
+  (``reproject_encode``), the torch vectorised version (as ``fast_consistency``'s torch path) and
+  the fused numba kernel. N = 16, 256.
+- ``decode ...``: reference decode + view-0 overwrite + weights vs the numba decode kernel.
+- ``consistency step ...``: the whole step: reference ``consistency_step`` vs
+  ``fast_consistency`` torch path (``backend="reference"``) vs its numba path.
+
+Run: ``python -m pytest bench/test_bench_kernels.py --benchmark-only`` (a few minutes on 2 cores),
+or ``python bench/write_results.py`` to also write ``bench/RESULTS.md``. ``BENCH_THREADS=1`` runs
+torch and numba on one thread each (timings free of thread-pool oversubscription on a shared
+machine).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from types import SimpleNamespace
+
+import numba
+import numpy as np
+import pytest
+import torch
+
+from helpers import points_near, random_rig
+from mocap_fast import triangulate
+from mocap_fast.kernels.decode_numba import decode_numba
+from mocap_fast.kernels.reencode_numba import reencode_numba
+from mocap_fast.kernels.triangulate_numba import triangulate_numba
+from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
+from mocap_fast.reference.consistency import consistency_step, decode_views, reproject_encode
+from mocap_fast.reference.representation import Standardizer, encode
+from mocap_fast.reference.triangulation import triangulate_dlt
+from mocap_fast.sampler import Problem, fast_consistency
+
+V = 4
+J = 22
+THREADS = int(os.environ.get("BENCH_THREADS", "0"))  # 0: library defaults (all cores)
+if THREADS:
+    torch.set_num_threads(THREADS)
+    numba.set_num_threads(THREADS)
+
+
+@pytest.fixture(autouse=True)
+def _record_threads(benchmark):
+    benchmark.extra_info.update(torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads())
+    if THREADS:
+        numba.set_num_threads(THREADS)  # per thread of execution in numba: set again in this one
+COMPILE_LIMIT_S = 120.0
+_compiled: dict = {"too_slow": False}
+
+
+def _rounds(seconds_per_call: float, budget: float = 3.0, lo: int = 3, hi: int = 30) -> int:
+    return int(min(hi, max(lo, budget / max(seconds_per_call, 1e-6))))
+
+
+# --------------------------------------------------------------------------------------- triangulate
+def tri_data(n: int):
+    gen = torch.Generator().manual_seed(0)
+    K, Tw, _ = random_rig(gen, V)
+    X = points_near(gen, (n,))
+    uv = project(X[None].expand(V, n, 3), K, Tw).transpose(0, 1).contiguous()
+    uv = uv + torch.randn(uv.shape, generator=gen, dtype=torch.float64)  # 1 px noise
+    w = torch.rand(n, V, generator=gen, dtype=torch.float64) + 0.5
+    return uv, projection_matrix(K, Tw), w
+
+
+TRI_SIZES = [1_000, 10_000, 100_000, 1_000_000]
+
+
+@pytest.mark.parametrize("n", TRI_SIZES)
+@pytest.mark.parametrize("impl", ["reference", "torch.compile", "numba public", "numba kernel"])
+def test_triangulate(benchmark, n, impl):
+    uv, P, w = tri_data(n)
+    benchmark.group = f"triangulate {n:.0e} points x {V} views"
+    benchmark.extra_info.update(impl=impl, points=n, views=V)
+    if impl == "reference":
+        Pb = P.expand(n, V, 3, 4)
+        fn = lambda: triangulate_dlt(uv, Pb, w)  # noqa: E731
+    elif impl == "torch.compile":
+        if _compiled["too_slow"]:
+            pytest.skip(f"torch.compile took > {COMPILE_LIMIT_S:.0f} s on a smaller size")
+        Pb = P.expand(n, V, 3, 4)
+        comp = torch.compile(triangulate_dlt, dynamic=False)
+        t0 = time.perf_counter()
+        comp(uv, Pb, w)
+        took = time.perf_counter() - t0
+        benchmark.extra_info["compile_s"] = round(took, 1)
+        if took > COMPILE_LIMIT_S:
+            _compiled["too_slow"] = True
+        fn = lambda: comp(uv, Pb, w)  # noqa: E731
+    elif impl == "numba public":
+        fn = lambda: triangulate(uv, P, w, backend="fast")  # noqa: E731
+    else:
+        un, Pn, wn = uv.numpy(), P[None].numpy(), w.numpy()
+        ci = np.zeros(n, dtype=np.int64)
+        fn = lambda: triangulate_numba(un, Pn, ci, wn, condition=False)  # noqa: E731
+    t0 = time.perf_counter()
+    fn()  # warm-up (numba compile / cache load)
+    once = time.perf_counter() - t0
+    rounds = 2 if impl in ("reference", "torch.compile") and n >= 1_000_000 else _rounds(once)
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+
+
+# ------------------------------------------------------------------------------ consistency pieces
+def scene(n_clips: int, frames: int = 64):
+    gen = torch.Generator().manual_seed(1)
+    K, Tw, size = random_rig(gen, V, batch=(n_clips,))
+    Kg = normalized_intrinsics(K, size)
+    X = points_near(gen, (n_clips, frames, J), spread=0.5)
+    g = project(X[:, None].expand(n_clips, V, frames, J, 3).reshape(n_clips, V, frames * J, 3), Kg, Tw)
+    g = g.reshape(n_clips, V, frames, J, 2) + 0.003 * torch.randn(n_clips, V, frames, J, 2, generator=gen, dtype=torch.float64)
+    stats = Standardizer(0.1 * torch.randn(2 * J + 2, generator=gen, dtype=torch.float64),
+                         torch.rand(2 * J + 2, generator=gen, dtype=torch.float64) + 0.5)
+    conf = torch.rand(n_clips, frames, J, generator=gen, dtype=torch.float64)
+    conf[conf < 0.1] = 0
+    return Kg, Tw, X, g, stats, conf
+
+
+def torch_reencode(X, Kg, Tw, stats):
+    N, T = X.shape[:2]
+    gp = project(X.reshape(N, 1, T * J, 3).expand(N, V, T * J, 3), Kg, Tw).reshape(N, V, T, J, 2)
+    return stats.standardize(encode(gp))
+
+
+CLIPS = [16, 256]
+
+
+@pytest.mark.parametrize("clips", CLIPS)
+@pytest.mark.parametrize("impl", ["reference", "torch vectorised", "numba"])
+def test_reencode(benchmark, clips, impl):
+    Kg, Tw, X, _, stats, _ = scene(clips)
+    benchmark.group = f"reencode {clips} clips x {V} views x 64 frames"
+    benchmark.extra_info.update(impl=impl, clips=clips)
+    if impl == "reference":
+        fn = lambda: reproject_encode(X, Kg, Tw, stats)  # noqa: E731
+    elif impl == "torch vectorised":
+        fn = lambda: torch_reencode(X, Kg, Tw, stats)  # noqa: E731
+    else:
+        a = [t.numpy() for t in (X, Kg, Tw, stats.mean, stats.std)]
+        fn = lambda: reencode_numba(*a)  # noqa: E731
+    t0 = time.perf_counter()
+    fn()
+    benchmark.pedantic(fn, rounds=_rounds(time.perf_counter() - t0), iterations=1, warmup_rounds=1)
+
+
+def ref_decode(x0, stats, g_obs, conf, view0_weight=10.0):
+    g = decode_views(x0, stats)
+    observed = conf > 0
+    g0 = torch.where(observed[..., None], g_obs, g[:, 0])
+    g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
+    w = torch.ones(g.shape[:-1], dtype=g.dtype)
+    w[:, 0] = torch.where(observed, view0_weight * conf, torch.ones_like(conf))
+    return g, w
+
+
+@pytest.mark.parametrize("clips", CLIPS)
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_decode(benchmark, clips, impl):
+    _, _, _, g, stats, conf = scene(clips)
+    x0 = stats.standardize(encode(g))
+    g_obs = g[:, 0].clone()
+    benchmark.group = f"decode {clips} clips x {V} views x 64 frames"
+    benchmark.extra_info.update(impl=impl, clips=clips)
+    if impl == "reference":
+        fn = lambda: ref_decode(x0, stats, g_obs, conf)  # noqa: E731
+    else:
+        a = [t.numpy() for t in (x0, stats.mean, stats.std, g_obs, conf)]
+        fn = lambda: decode_numba(*a, 10.0)  # noqa: E731
+    t0 = time.perf_counter()
+    fn()
+    benchmark.pedantic(fn, rounds=_rounds(time.perf_counter() - t0), iterations=1, warmup_rounds=1)
+
+
+@pytest.mark.parametrize("clips", CLIPS)
+@pytest.mark.parametrize("impl", ["reference", "torch vectorised", "numba"])
+def test_consistency_step(benchmark, clips, impl):
+    """Whole step with the dtypes lift() uses (float32 network output / conf / stats)."""
+    Kg, Tw, _, g, stats, conf = scene(clips)
+    stats = Standardizer(stats.mean.float(), stats.std.float())
+    x0 = stats.standardize(encode(g).float())
+    conf = conf.float()
+    g_obs = g[:, 0].clone()
+    problem = Problem(Kg, Tw, g_obs, conf, x0[:, 0], None, 10.0)
+    P = projection_matrix(Kg, Tw)
+    model = SimpleNamespace(stats=stats)
+    benchmark.group = f"consistency step {clips} clips x {V} views x 64 frames"
+    benchmark.extra_info.update(impl=impl, clips=clips)
+    if impl == "reference":
+        fn = lambda: consistency_step(x0, g_obs, conf, Kg, Tw, stats, 10.0)  # noqa: E731
+    elif impl == "torch vectorised":
+        fn = lambda: fast_consistency(x0, problem, model, P, "reference")  # noqa: E731
+    else:
+        fn = lambda: fast_consistency(x0, problem, model, P, "fast")  # noqa: E731
+    t0 = time.perf_counter()
+    fn()
+    rounds = _rounds(time.perf_counter() - t0, budget=4.0, lo=2)
+    benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
