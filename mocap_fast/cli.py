@@ -71,55 +71,66 @@ def cmd_demo(args) -> int:
 
 
 def _read_camera(path: str):
-    from .reference.camera import Camera
+    from .io.camera_file import read_camera
+
+    return read_camera(path)
+
+
+def _parse_person(value: str | None):
+    if value is None:
+        return None
+    v = value.strip()
+    return int(v) if v.lstrip("-").isdigit() else v
+
+
+def _check_device(name: str | None):
+    """``torch.device(name)`` (None stays None); ``ValueError`` for an unknown or unavailable device."""
+    if name is None:
+        return None
+    import torch
 
     try:
-        d = json.loads(Path(path).read_text())
-    except (OSError, json.JSONDecodeError) as exc:
-        raise ValueError(f"camera: cannot read {path}: {exc}") from None
-    if "T_w2c" in d:
-        return Camera.from_dict(d)
-    K = np.asarray(d.get("K"), dtype=np.float64)
-    if K.shape != (3, 3):
-        raise ValueError(f"camera: {path} needs K (3x3) and T_w2c or height/pitch_deg/roll_deg")
-    return Camera.from_ground(K[0, 0], K[1, 1], K[0, 2], K[1, 2], d.get("image_size"), height=d.get("height", 1.6),
-                              pitch_deg=d.get("pitch_deg", 0.0), roll_deg=d.get("roll_deg", 0.0))
-
-
-def _read_keypoints(path: str):
-    p = Path(path)
-    if not p.is_file():
-        raise ValueError(f"INPUT: no such file {path}")
-    try:
-        if p.suffix == ".npy":
-            return np.load(p), None
-        if p.suffix == ".npz":
-            d = np.load(p)
-            key = next((k for k in ("keypoints", "kp", "positions_2d", "arr_0") if k in d), None)
-            if key is None:
-                raise ValueError(f"INPUT: {path} has no 'keypoints' array (found {list(d.keys())})")
-            return d[key], d["confidence"] if "confidence" in d else None
-    except (OSError, ValueError, EOFError) as exc:
-        raise ValueError(f"INPUT: cannot read {path}: {exc}") from None
-    raise ValueError(f"INPUT: unsupported file type {p.suffix!r} (expected .npy or .npz)")
+        dev = torch.device(name)
+    except (RuntimeError, TypeError) as exc:
+        raise ValueError(f"device: {name!r} is not a torch device ({exc})") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device: {name!r} requested but CUDA is not available")
+    if dev.type == "cuda" and dev.index is not None and dev.index >= torch.cuda.device_count():
+        raise ValueError(f"device: {name!r} does not exist ({torch.cuda.device_count()} CUDA device(s))")
+    if dev.type == "mps" and not (hasattr(torch.backends, "mps") and torch.backends.mps.is_available()):
+        raise ValueError(f"device: {name!r} requested but MPS is not available")
+    return dev
 
 
 def cmd_lift(args) -> int:
+    from .io.export import export_result, metadata, parse_formats
+    from .io.keypoints import load_keypoints
     from .lift import lift
 
-    kp, conf = _read_keypoints(args.input)
-    if kp.ndim == 3 and kp.shape[-1] == 3 and conf is None:
-        kp, conf = kp[..., :2], kp[..., 2]
+    formats = parse_formats(args.export)
+    if not formats:
+        raise ValueError("export: no format given")
+    if args.fps is not None and not (args.fps > 0):
+        raise ValueError(f"fps: must be > 0, got {args.fps}")
+    if args.steps is not None and args.steps < 1:
+        raise ValueError(f"steps: must be a positive integer, got {args.steps}")
+    device = _check_device(args.device)
+    data = load_keypoints(args.input, joint_format=args.format, person=_parse_person(args.person))
     cam = _read_camera(args.camera)
-    res = lift(kp, cam, joint_format=args.format, confidence=conf, fps=args.fps, steps=args.steps,
-               seed=args.seed, device=args.device, model=args.model)
+    fps = args.fps if args.fps is not None else (data.fps or 30.0)
+    say = (lambda *a: None) if args.quiet else print
+    T, J = data.keypoints.shape[:2]
+    extra = f", person {data.info['person']} of {data.info['tracks']}" if data.info.get("tracks", 1) > 1 else ""
+    say(f"lift: {T} frames of {J} {data.joint_format} keypoints ({data.source}{extra}) at {fps:g} fps, {cam}")
+    res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
+               steps=args.steps, seed=args.seed, device=device, model=args.model)
+    meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
+                    input=str(args.input), input_source=data.source, input_format=data.joint_format,
+                    person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
-    _save_npz(out / "lifted.npz", joints=res.joints, joints_cam=res.joints_cam, views_2d=res.views_2d,
-              confidence=res.confidence, fps=res.fps)
+    written = export_result(res, out, formats, meta)
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
-    if not args.quiet:
-        print(f"lifted {res.joints.shape[0]} frames -> {out}/lifted.npz")
+    say(f"wrote {', '.join(str(p) for p in written.values())} and {out / 'cameras.json'}")
     return 0
 
 
@@ -177,17 +188,29 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
 
-    lf = sub.add_parser("lift", help="lift a keypoint file (.npy (T,J,2|3) or .npz with 'keypoints')")
-    lf.add_argument("input")
-    lf.add_argument("--camera", required=True, help="camera JSON: K, T_w2c, image_size (or K, height, pitch_deg, roll_deg)")
-    lf.add_argument("--format", default="smpl22", choices=["smpl22", "coco17", "h36m17"])
-    lf.add_argument("--out", default="mocap_fast_out")
-    lf.add_argument("--fps", type=float, default=30.0)
-    lf.add_argument("--steps", type=int, default=None)
-    lf.add_argument("--seed", type=int, default=0)
-    lf.add_argument("--device", default=None)
+    lf = sub.add_parser(
+        "lift", help="lift 2D keypoints of one calibrated camera to 3D world motion",
+        description="Lift 2D keypoints (OpenPose JSON folder, COCO / MMPose JSON, .npz, .npy) seen by one calibrated "
+                    "camera to metric 3D SMPL-22 world motion, and export it. See README 'Input formats' and 'Exports'.",
+    )
+    lf.add_argument("input", help="OpenPose JSON folder, COCO results / MMPose JSON, .npz or .npy")
+    lf.add_argument("--camera", required=True,
+                    help="camera file: JSON (K, T_w2c, image_size; or K, image_size, height, pitch_deg, roll_deg) "
+                         "or OpenCV YAML (camera_matrix, image_width/height, R|rvec and T|tvec)")
+    lf.add_argument("--format", default="auto", choices=["auto", "smpl22", "coco17", "h36m17"],
+                    help="keypoint layout (default auto: 22 joints = smpl22, 17 = coco17, OpenPose 25/18 -> coco17; "
+                         "pass h36m17 for H36M-ordered 17-joint input)")
+    lf.add_argument("--person", default=None, metavar="ID",
+                    help="track id to lift when frames hold several people (default: the most confident track)")
+    lf.add_argument("--out", default="mocap_fast_out", help="output folder (default ./mocap_fast_out)")
+    lf.add_argument("--export", default="npz", metavar="LIST",
+                    help="comma list of bvh, gltf, c3d, json, npz, or all (default npz); cameras.json is always written")
+    lf.add_argument("--fps", type=float, default=None, help="input frame rate (default: from the file, else 30)")
+    lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the full schedule)")
+    lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
-    lf.add_argument("--quiet", action="store_true")
+    lf.add_argument("--quiet", action="store_true", help="print nothing on success")
     lf.set_defaults(func=cmd_lift)
 
     e = sub.add_parser("eval", help="evaluate a model on held-out clips beside the ground cut-out baseline")
@@ -219,8 +242,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ValueError as exc:
-        print(f"mocap-fast {args.command}: error: {exc}", file=sys.stderr)
+    except (ValueError, OSError) as exc:
+        msg = " ".join(str(exc).split())  # one line
+        print(f"mocap-fast {args.command}: error: {msg}", file=sys.stderr)
         return 2
 
 
