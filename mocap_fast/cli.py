@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 DEMO_CLIP = "demo_clip.npz"
+DEMO_EXPORTS = "bvh,gltf,html,png"
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -66,7 +67,11 @@ def cmd_demo(args) -> int:
     _write_json(out / "metrics.json", {"clip": name, "model": ours, "ground_cutout": base,
                                        "units": "mm (accel mm/frame^2, rte %, see mocap_fast.metrics)"})
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
-    say(f"wrote {out}/lifted.npz, metrics.json, cameras.json")
+    from .io.export import export_result, metadata
+
+    written = export_result(res, out, DEMO_EXPORTS, metadata(model="packaged default", input=name, steps=args.steps, seed=args.seed),
+                            keypoints=keypoints)
+    say(f"wrote {out}/lifted.npz, metrics.json, cameras.json, " + ", ".join(p.name for p in written.values()))
     return 0
 
 
@@ -128,7 +133,7 @@ def cmd_lift(args) -> int:
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
                     person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps))
     out = Path(args.out)
-    written = export_result(res, out, formats, meta)
+    written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format)
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
     say(f"wrote {', '.join(str(p) for p in written.values())} and {out / 'cameras.json'}")
     return 0

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import importlib.util
 from typing import Any
 
 import torch
 
 from ._arrays import as_tensor, check_finite, check_last_dims, like_input
-from .backends import register_fast, resolve_backend
+from .backends import log, register_fast, resolve_backend
 from .reference.triangulation import triangulate_dlt
 
 
@@ -18,6 +19,12 @@ try:  # numba is a dependency; a broken install falls back to the reference with
 except ImportError:  # pragma: no cover
     pass
 
+# Triton kernel for CUDA tensors; the module (and Triton itself) is imported lazily at the first
+# CUDA call, so importing mocap_fast never needs Triton to work nor a GPU.
+if importlib.util.find_spec("triton") is not None:
+    register_fast("triangulate", "cuda", "triton")
+_triton_failed: list[str] = []
+
 
 def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto") -> Any:
     """Weighted linear (DLT) triangulation of points seen in V >= 2 views.
@@ -25,6 +32,11 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
     Shapes: ``points_2d [..., V, 2]`` pixels, ``proj [..., V, 3, 4]`` projection matrices
     ``K [R | t]`` (leading dims broadcast), ``weights [..., V]`` >= 0 or ``None``.
     Returns ``[..., 3]`` world points, in the kind (numpy/torch) and device of ``points_2d``.
+
+    ``backend="auto"``/``"fast"`` runs numba (float64) on the CPU and the Triton kernel
+    (``kernels/triangulate_triton.py``) on CUDA, which computes in float64 for float64 input and in
+    float32 otherwise (agreement with the float64 reference ~1e-6 relative on well-conditioned
+    rigs; ill-conditioned points, e.g. near-parallel rays, lose more in float32: pass float64 there).
 
     Example:
         >>> import numpy as np
@@ -71,11 +83,29 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
             f"proj: leading shape {tuple(P.shape[:-3])} does not broadcast with points_2d's {tuple(pts.shape[:-2])}"
         ) from None
     impl = resolve_backend(backend, pts.device, op="triangulate")
+    X = None
     if impl == "numba":
         X = _triangulate_numba(pts, P, w, batch).to(pts.dtype)
-    else:
+    elif impl == "triton":
+        X = _triangulate_triton(pts, P, w)
+    if X is None:
         X = triangulate_dlt(pts.expand(*batch, V, 2), P.expand(*batch, V, 3, 4), None if w is None else w.expand(*batch, V))
     return like_input(X, points_2d)
+
+
+def _triangulate_triton(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
+    """The Triton kernel (float32 arithmetic, float64 for float64 input); ``None`` if Triton cannot
+    run here (then the caller uses the reference; said once in the log)."""
+    if _triton_failed:
+        return None
+    try:
+        from .kernels.triangulate_triton import triangulate_triton
+    except Exception as exc:  # pragma: no cover - broken Triton install
+        _triton_failed.append(repr(exc))
+        log.info("mocap_fast: Triton triangulation unavailable (%r); using the reference implementation", exc)
+        return None
+    X = triangulate_triton(pts.detach(), P.detach(), None if w is None else w.detach())
+    return X.to(pts.dtype)
 
 
 def _triangulate_numba(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None, batch: torch.Size) -> torch.Tensor:

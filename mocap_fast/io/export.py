@@ -48,8 +48,11 @@ __all__ = [
     "metadata",
 ]
 
-EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz")
-EXPORT_FILES = {"bvh": "lifted.bvh", "gltf": "lifted.glb", "c3d": "lifted.c3d", "json": "lifted.json", "npz": "lifted.npz"}
+EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif")
+EXPORT_FILES = {"bvh": "lifted.bvh", "gltf": "lifted.glb", "c3d": "lifted.c3d", "json": "lifted.json", "npz": "lifted.npz",
+                "html": "viewer.html", "png": "views.png", "gif": "motion.gif"}
+"""Pictures: ``html`` = interactive viewer, ``png`` = 2D input over every view, ``gif`` = 3D animation
+(:mod:`mocap_fast.viz`)."""
 PathLike = Union[str, os.PathLike]
 
 
@@ -315,8 +318,11 @@ def parse_formats(spec: str | Iterable[str]) -> list[str]:
 
 
 def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "npz", meta: dict | None = None,
-                  names: dict[str, str] | None = None) -> dict[str, Path]:
+                  names: dict[str, str] | None = None, keypoints: Any = None,
+                  joint_format: str = "smpl22") -> dict[str, Path]:
     """Write a :class:`~mocap_fast.lift.LiftResult` of one clip in every format of ``formats``.
+
+    ``keypoints`` ``(T, J, 2)`` (in ``joint_format``) is the 2D input, drawn over view 0 by ``png``.
 
     Returns ``{format: path}``; file names are :data:`EXPORT_FILES` unless ``names`` overrides them.
     """
@@ -341,4 +347,16 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
             written[f] = write_json(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta)
         elif f == "npz":
             written[f] = write_npz(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta, res.views_2d)
+        elif f == "html":
+            from ..viz.html import write_html
+
+            written[f] = write_html(res, p)
+        elif f == "png":
+            from ..viz.plots import plot_views
+
+            written[f] = plot_views(res, keypoints, p, joint_format=joint_format)
+        elif f == "gif":
+            from ..viz.plots import animate
+
+            written[f] = animate(res, p, stride=max(1, X.shape[0] // 150))
     return written

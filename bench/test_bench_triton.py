@@ -1,0 +1,104 @@
+"""GPU kernels: the plain-PyTorch references vs the Triton kernels (skipped without CUDA).
+
+Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of every ratio that
+``bench/write_results.py`` prints):
+
+- ``cuda triangulate N x 4``: reference SVD (``triangulate_dlt``, float64 as the authors' code),
+  the reference on float32 inputs (it still computes in float64), the public
+  ``triangulate(..., backend="fast")`` on float32 (argument checks + Triton) and the bare Triton
+  launcher (float32, no condition numbers). N = 1e3 .. 1e6 points, 4 views, one shared rig.
+- ``cuda view attention G x H x 4 x Dh``: ``scaled_dot_product_attention`` (what the model
+  runs otherwise) vs the Triton 4-token kernel, float32 and bfloat16, on the model's head-split
+  (strided) views.
+
+Every timed call ends with ``torch.cuda.synchronize()``. Run:
+``python -m pytest bench/test_bench_triton.py --benchmark-only``.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: Triton benchmarks need a GPU")
+pytest.importorskip("triton", reason="triton cannot be imported")
+
+from helpers import points_near, random_rig  # noqa: E402
+from mocap_fast import triangulate  # noqa: E402
+from mocap_fast.reference.camera import project, projection_matrix  # noqa: E402
+from mocap_fast.reference.triangulation import triangulate_dlt  # noqa: E402
+
+V = 4
+DEV = "cuda"
+
+
+def _timed(benchmark, fn, rounds: int = 20):
+    def run():
+        fn()
+        torch.cuda.synchronize()
+
+    run()  # warm-up: Triton compile / cuSOLVER handles
+    run()
+    benchmark.pedantic(run, rounds=rounds, iterations=1, warmup_rounds=1)
+
+
+# --------------------------------------------------------------------------------------- triangulate
+def tri_data(n: int):
+    gen = torch.Generator().manual_seed(0)
+    K, Tw, _ = random_rig(gen, V)
+    X = points_near(gen, (n,))
+    uv = project(X[None].expand(V, n, 3), K, Tw).transpose(0, 1).contiguous()
+    uv = uv + torch.randn(uv.shape, generator=gen, dtype=torch.float64)  # 1 px noise
+    w = torch.rand(n, V, generator=gen, dtype=torch.float64) + 0.5
+    return uv.to(DEV), projection_matrix(K, Tw).to(DEV), w.to(DEV)
+
+
+TRI_SIZES = [1_000, 10_000, 100_000, 1_000_000]
+
+
+@pytest.mark.parametrize("n", TRI_SIZES)
+@pytest.mark.parametrize("impl", ["reference", "reference fp32 in", "triton public", "triton kernel"])
+def test_triangulate_cuda(benchmark, n, impl):
+    uv, P, w = tri_data(n)
+    benchmark.group = f"cuda triangulate {n:.0e} points x {V} views"
+    benchmark.extra_info.update(impl=impl, points=n, views=V, device=torch.cuda.get_device_name())
+    if impl == "reference":
+        Pb = P.expand(n, V, 3, 4)
+        fn = lambda: triangulate_dlt(uv, Pb, w)  # noqa: E731
+    elif impl == "reference fp32 in":
+        u32, P32, w32 = uv.float(), P.expand(n, V, 3, 4).float(), w.float()
+        fn = lambda: triangulate_dlt(u32, P32, w32)  # noqa: E731
+    elif impl == "triton public":
+        u32, P32, w32 = uv.float(), P.float(), w.float()
+        fn = lambda: triangulate(u32, P32, w32, backend="fast")  # noqa: E731
+    else:
+        from mocap_fast.kernels.triangulate_triton import triangulate_triton_flat
+
+        u32, P32, w32 = uv.float(), P[None].float(), w.float()
+        fn = lambda: triangulate_triton_flat(u32, P32, None, w32, condition=False)  # noqa: E731
+    _timed(benchmark, fn, rounds=5 if impl.startswith("reference") and n >= 1_000_000 else 20)
+
+
+# ---------------------------------------------------------------------------------- view attention
+ATT_SIZES = [(4_096, 4, 32), (65_536, 4, 32), (262_144, 8, 64)]  # groups G (= B x L), heads, Dh
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16], ids=["fp32", "bf16"])
+@pytest.mark.parametrize("size", ATT_SIZES, ids=[f"G{g}xH{h}xD{d}" for g, h, d in ATT_SIZES])
+@pytest.mark.parametrize("impl", ["reference", "triton"])
+def test_view_attention_cuda(benchmark, size, dtype, impl):
+    from mocap_fast.kernels.view_attention_triton import view_attention_forward
+
+    G, H, D = size
+    gen = torch.Generator(device=DEV).manual_seed(0)
+    x = torch.randn(G, 4, 3 * H * D, generator=gen, device=DEV, dtype=dtype)  # as the model's q | kv
+    q, k, v = (t.unflatten(-1, (H, D)).transpose(1, 2) for t in x.chunk(3, dim=-1))
+    benchmark.group = f"cuda view attention G={G} H={H} Dh={D} {str(dtype).split('.')[-1]}"
+    benchmark.extra_info.update(impl=impl, groups=G, heads=H, head_dim=D, device=torch.cuda.get_device_name())
+    if impl == "reference":
+        fn = lambda: F.scaled_dot_product_attention(q, k, v)  # noqa: E731
+    else:
+        fn = lambda: view_attention_forward(q, k, v)  # noqa: E731
+    with torch.no_grad():
+        _timed(benchmark, fn)
