@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from importlib import resources
 from pathlib import Path
@@ -152,8 +153,11 @@ def cmd_eval(args) -> int:
     from .evaluation import make_cases, run_eval
     from .model.io import load_model
 
-    model = load_model(args.model)
-    cases = make_cases(_val_clips(args.data, args.split), seed=args.seed, max_frames=args.max_frames)
+    model = load_model(args.model, args.device)
+    if args.cameras_per_clip < 1:
+        raise ValueError(f"cameras-per-clip: must be >= 1, got {args.cameras_per_clip}")
+    cases = make_cases(_val_clips(args.data, args.split), seed=args.seed, max_frames=args.max_frames,
+                       cameras_per_clip=args.cameras_per_clip)
     report = run_eval(model, cases, steps=args.steps, seed=args.seed)
     print(report.table())
     if args.out:
@@ -169,6 +173,14 @@ def cmd_train(args) -> int:
     from .train.trainer import Trainer, TrainOptions
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
+    distributed = int(os.environ.get("WORLD_SIZE", "1")) > 1  # launched by torchrun
+    if distributed:
+        import torch
+        import torch.distributed as dist
+
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+        if torch.cuda.is_available():
+            torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     cfg = get_config(args.config)
     train = [c.joints for c in load_motion_folder(args.data, split="train")]
     val = [c.joints for c in load_motion_folder(args.data, split="val")] or None
@@ -177,8 +189,55 @@ def cmd_train(args) -> int:
     opts = TrainOptions(stage=args.stage, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     trainer = Trainer(cfg, train, args.out, opts, init=args.init, val_clips=val)
     model = trainer.run(max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
-    save_model(model, Path(args.out) / "model.safetensors")
-    print(f"step {trainer.step}: val x0-loss {trainer.val_loss():.4f}; wrote {args.out}/model.safetensors")
+    if trainer.rank == 0:
+        save_model(model, Path(args.out) / "model.safetensors")
+        print(f"step {trainer.step}: val x0-loss {trainer.val_loss():.4f}; wrote {args.out}/model.safetensors")
+    if distributed:
+        torch.distributed.destroy_process_group()
+    return 0
+
+
+def cmd_bench(args) -> int:
+    """Median wall time of lift() on the embedded clip (reference vs fast) and of triangulate()."""
+    import time
+
+    import torch
+
+    from .lift import default_model, lift
+    from .reference.camera import Camera
+    from .triangulation import triangulate
+
+    def median_time(fn, rounds: int) -> float:
+        fn()  # warm-up (numba compilation, caches)
+        times = []
+        for _ in range(rounds):
+            t0 = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t0)
+        return float(np.median(times))
+
+    device = _check_device(args.device) or "cpu"
+    joints, cam, name = load_demo()
+    kp = cam.project(joints)
+    model = default_model(torch.device(device))
+    print(f"device {device}, torch threads {torch.get_num_threads()}; lift() of {len(kp)} frames ({name}), "
+          f"median of {args.rounds} rounds")
+    print(f"{'what':34} {'reference':>10} {'fast':>10} {'speed-up':>9}")
+    for steps in args.steps:
+        t = {b: median_time(lambda b=b: lift(kp, cam, steps=steps, backend=b, device=device, model=model), args.rounds)
+             for b in ("reference", "fast")}
+        print(f"{f'lift, {steps} steps':34} {t['reference']:9.3f}s {t['fast']:9.3f}s {t['reference'] / t['fast']:8.1f}x")
+    gen = np.random.default_rng(0)
+    for n in args.points:
+        X = gen.normal(0, 1, (n, 3)) + [0, 1, 0]
+        cams = [Camera.from_ground(1000, 1000, 960, 540, (1920, 1080), height=1.5, yaw_deg=a,
+                                          position_xz=(5 * np.sin(np.radians(a)), 5 * np.cos(np.radians(a))))
+                for a in (0, 90, 180, 270)]
+        uv = np.stack([c.project(X) for c in cams], 1)
+        P = np.stack([c.P.numpy() for c in cams])
+        t = {b: median_time(lambda b=b: triangulate(uv, P, backend=b), args.rounds) for b in ("reference", "fast")}
+        print(f"{f'triangulate, {n:.0e} points x 4 views':34} {t['reference']:9.3f}s {t['fast']:9.3f}s "
+              f"{t['reference'] / t['fast']:8.1f}x")
     return 0
 
 
@@ -225,8 +284,17 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--steps", type=int, default=None)
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--max-frames", type=int, default=300)
+    e.add_argument("--cameras-per-clip", type=int, default=1, help="seeded random cameras per clip (default 1)")
+    e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path")
     e.set_defaults(func=cmd_eval)
+
+    b = sub.add_parser("bench", help="time lift() (reference vs fast) and triangulate() on this machine")
+    b.add_argument("--steps", type=int, nargs="+", default=[10, 100], help="step counts to time (default 10 100)")
+    b.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000], help="triangulation sizes")
+    b.add_argument("--rounds", type=int, default=3)
+    b.add_argument("--device", default=None)
+    b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train stage 1 (2D) or stage 2 (multi-view); resumes from --out")
     t.add_argument("--stage", type=int, choices=[1, 2], required=True)
@@ -239,6 +307,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
+    t.epilog = "Multi-GPU / multi-node: torchrun --nproc_per_node N -m mocap_fast.cli train ... (DDP; rank 0 writes)."
     t.set_defaults(func=cmd_train)
     return p
 

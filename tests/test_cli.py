@@ -50,3 +50,9 @@ def test_errors_exit_nonzero_with_one_line(tmp_path, capsys, tiny_file):
     assert len(err) == 1 and "camera" in err[0]
     assert main(["lift", str(tmp_path / "missing.npy"), "--camera", str(tmp_path / "cam.json")]) == 2
     assert main(["eval", "--model", str(tmp_path / "nope.safetensors"), "--data", str(tmp_path)]) == 2
+
+
+def test_bench_command_prints_a_table(capsys):
+    assert main(["bench", "--steps", "1", "--points", "1000", "--rounds", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "lift, 1 steps" in out and "triangulate, 1e+03 points" in out
