@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import math
+import operator
+import os
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,6 +27,20 @@ MIN_FRAMES = 8
 MODEL_FPS = 30.0
 VIEW0_WEIGHT = 10.0
 """Triangulation weight of the observed view relative to a synthesized one (times confidence)."""
+PRIOR_CONF = 0.3
+"""Triangulation confidence of the placeholders of missing input joints (times ``VIEW0_WEIGHT``: three
+times a synthesized view). Without it a joint the detector never gives (COCO has no spine)
+is left to the synthesized views alone, which can drift off together."""
+MIN_FPS = 1.0
+"""Lowest input frame rate accepted (lower would resample to absurdly many frames)."""
+OUTSIDE_MARGIN = 0.5
+"""Observed joints farther than this fraction of the image size outside the image are treated as missing."""
+MAX_OUTSIDE_FRACTION = 0.5
+"""More than this fraction of a clip's observed joints outside the margin is an error (wrong camera?)."""
+MAX_BATCH_WINDOWS = 64
+"""Windows per network call: memory stays bounded however long the clip (outputs aside)."""
+MAX_DISTANCE = 1000.0
+"""Metres: output joints farther than this from the input camera (or non-finite) are treated as failed."""
 _default_models: dict[str, LoadedModel] = {}
 
 
@@ -81,7 +98,12 @@ def _blend_weights(start: int, end: int, T: int, window: int) -> torch.Tensor:
     return w.clamp_min(1e-3)
 
 
-def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend):
+def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend, seed=0, max_batch_windows=1):
+    """Every argument check of :func:`lift`, before any heavy work (model load, sampling).
+
+    Returns ``(format, keypoints [B, T, J, 2] float64 CPU, confidence [B, T, J] float64 CPU with 0 for
+    missing / NaN / far-outside joints, batched, fps)``.
+    """
     if not isinstance(cam, Camera):
         raise ValueError(f"cam: expected a mocap_fast.Camera, got {type(cam).__name__}")
     fmt = get_format(joint_format)
@@ -92,6 +114,8 @@ def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend)
         raise ValueError(f"keypoints: format {joint_format!r} has {fmt.num_joints} joints, got {kp.shape[-2]}")
     if kp.shape[-3] < MIN_FRAMES:
         raise ValueError(f"keypoints: need at least {MIN_FRAMES} frames, got {kp.shape[-3]}")
+    if kp.ndim == 4 and kp.shape[0] < 1:
+        raise ValueError(f"keypoints: a batch needs at least one clip, got shape {tuple(kp.shape)}")
     if bool(torch.isinf(kp).any()):
         raise ValueError("keypoints: infinite values (use NaN or confidence 0 for missing joints)")
     batched = kp.ndim == 4
@@ -103,6 +127,8 @@ def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend)
         conf = conf if batched else conf[None]
         if conf.shape != kp.shape[:-1]:
             raise ValueError(f"confidence: expected shape {tuple(kp.shape[:-1]) if batched else tuple(kp.shape[1:-1])}, got {tuple(conf.shape)}")
+        if bool(torch.isinf(conf).any()):
+            raise ValueError("confidence: infinite values (values must lie in [0, 1]; NaN = missing)")
         bad = conf[torch.isfinite(conf)]
         if bool(((bad < 0) | (bad > 1)).any()):
             raise ValueError("confidence: values must lie in [0, 1]")
@@ -110,12 +136,77 @@ def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend)
     kp = kp.cpu()
     conf = torch.where(torch.isnan(kp).any(-1), torch.zeros_like(conf), conf)
     kp = torch.nan_to_num(kp, nan=0.0)
+    if bool((conf.amax(-1) <= 0).all(-1).any()):
+        raise ValueError("keypoints: a clip has no observed joint in any frame (all NaN or confidence 0)")
+    conf = _drop_far_outside(kp, conf, cam)
     fps = check_positive(fps, "fps")
-    if steps is not None and (int(steps) != steps or steps < 1):
-        raise ValueError(f"steps: expected a positive integer or None, got {steps!r}")
-    if backend not in BACKENDS:
+    if fps < MIN_FPS:
+        raise ValueError(f"fps: must be >= {MIN_FPS:g}, got {fps!r}")
+    if abs(fps - MODEL_FPS) > 1e-6:
+        n = int(math.floor((kp.shape[1] - 1) * MODEL_FPS / fps + 1e-9)) + 1
+        if n < MIN_FRAMES:
+            raise ValueError(
+                f"keypoints: {kp.shape[1]} frames at fps={fps:g} give {n} frames at the model's {MODEL_FPS:g} fps; "
+                f"need at least {MIN_FRAMES}"
+            )
+    if steps is not None:
+        if isinstance(steps, bool) or not isinstance(steps, (int, float)) or not math.isfinite(steps) \
+                or int(steps) != steps or steps < 1:
+            raise ValueError(f"steps: expected a positive integer or None, got {steps!r}")
+    _check_int(seed, "seed", 0, 2**63 - 1)
+    _check_int(max_batch_windows, "max_batch_windows", 1, 2**31)
+    if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend: unknown value {backend!r}; expected one of {list(BACKENDS)}")
+    _check_camera_for_lift(cam)
     return fmt, kp, conf, batched, fps
+
+
+def _check_int(value: Any, name: str, lo: int, hi: int) -> int:
+    """``int(value)``; ``ValueError`` naming ``name`` unless an integer in ``[lo, hi]``."""
+    try:
+        v = operator.index(value)
+    except TypeError:
+        raise ValueError(f"{name}: expected an integer, got {value!r}") from None
+    if not lo <= v <= hi:
+        raise ValueError(f"{name}: must lie in [{lo}, {hi}], got {v}")
+    return v
+
+
+def _check_camera_for_lift(cam: Camera) -> None:
+    """The input camera must stand above the ground, see it, and not look straight up or down."""
+    h = float(cam.centre[1])
+    if not h > 0:
+        raise ValueError(f"cam: the camera centre is at y = {h:.3f} m, at or below the ground plane y = 0")
+    fwd = cam.R[2]
+    if float(torch.hypot(fwd[0], fwd[2])) < 1e-6:
+        raise ValueError("cam: optical axis is vertical; the heading is undefined")
+    if not cam.sees_ground():
+        raise ValueError("cam: the camera sees no ground plane (y = 0) in front of it")
+
+
+def _drop_far_outside(kp: torch.Tensor, conf: torch.Tensor, cam: Camera) -> torch.Tensor:
+    """Observed joints more than ``OUTSIDE_MARGIN`` image sizes outside ``cam``'s image become missing
+    (with a warning); ``ValueError`` when more than ``MAX_OUTSIDE_FRACTION`` of a clip's are."""
+    W, H = cam.image_size
+    m = OUTSIDE_MARGIN
+    u, v = kp[..., 0], kp[..., 1]
+    outside = (u < -m * W) | (u > (1 + m) * W) | (v < -m * H) | (v > (1 + m) * H)
+    observed = conf > 0
+    outside &= observed
+    n_obs = observed.flatten(1).sum(-1).clamp_min(1)
+    frac = outside.flatten(1).sum(-1) / n_obs
+    if bool((frac > MAX_OUTSIDE_FRACTION).any()):
+        worst = float(frac.max())
+        raise ValueError(
+            f"keypoints: {100 * worst:.0f}% of the observed joints lie more than {100 * m:.0f}% of the image size "
+            f"outside cam's {W}x{H} image; are they pixels of this camera?"
+        )
+    if bool(outside.any()):
+        msg = f"keypoints: {int(outside.sum())} observed joint(s) far outside the {W}x{H} image treated as missing"
+        log.info(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=4)
+        conf = torch.where(outside, torch.zeros_like(conf), conf)
+    return conf
 
 
 def lift(
@@ -130,6 +221,7 @@ def lift(
     backend: str = "auto",
     model: LoadedModel | str | None = None,
     anchor: bool = True,
+    max_batch_windows: int = MAX_BATCH_WINDOWS,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -147,6 +239,17 @@ def lift(
             for the packaged default.
         anchor: scale each window about the input camera so the feet meet the ground plane
             (:mod:`mocap_fast.grounding`); keeps the observed view's reprojection, fixes depth.
+        max_batch_windows: at most this many windows per network call, so memory stays bounded
+            however long the clip. Clips with more windows use a seed derived from ``seed`` for the
+            later calls (still deterministic; the output depends on this value for such clips).
+
+    Raises:
+        ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
+            far-outside keypoints, a clip with no observation, confidence outside [0, 1], fps < 1,
+            bad steps / seed / backend / device / model, a camera below the ground, looking
+            straight up or down, or seeing no ground. Degenerate geometry (an output joint that is
+            non-finite or more than ``MAX_DISTANCE`` from the camera) is repaired with a
+            ``RuntimeWarning`` instead.
 
     Returns:
         :class:`LiftResult` with arrays of the kind (numpy / torch) of ``keypoints``.
@@ -156,16 +259,26 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
-    fmt, kp_in, conf_in, batched, fps = _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend)
+    fmt, kp_in, conf_in, batched, fps = _check_inputs(
+        keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows
+    )
+    seed = operator.index(seed)
+    max_batch_windows = operator.index(max_batch_windows)
+    steps = None if steps is None else int(steps)
     if device is None:
         device = keypoints.device if isinstance(keypoints, torch.Tensor) else torch.device("cpu")
-    device = torch.device(device)
+    try:
+        device = torch.device(device)
+    except (TypeError, RuntimeError, ValueError) as exc:
+        raise ValueError(f"device: not a torch device: {device!r} ({exc})") from None
     if isinstance(model, LoadedModel):
         mdl = model
     elif model is None:
         mdl = default_model(device)
-    else:
+    elif isinstance(model, (str, os.PathLike)):
         mdl = load_model(model, device)
+    else:
+        raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
     kp, conf = to_smpl22(kp_in, conf_in, fmt.name)
     kp, conf = torch.as_tensor(kp, dtype=torch.float64), torch.as_tensor(conf, dtype=torch.float64)
     conf_in_22 = conf
@@ -185,32 +298,42 @@ def lift(
     K_g = normalized_intrinsics(K, size)
     stats = mdl.stats.to("cpu", torch.float32)
     g_obs, obs = observe(kp, conf, size0, stats)
+    centre0 = camera_centre(T0)  # [B, 3] input camera centres, canonical frame
 
-    wins = _windows(T, mdl.cfg.window)
-    rows = [(b, s, e) for b in range(B) for (s, e) in wins]
-    pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
-    clip_of = torch.tensor([b for b, _, _ in rows])
-    pm = ground_pointmap(K, Tw, size, mdl.cfg.pointmap_res)[clip_of].float() if mdl.cfg.use_pointmap else None
-    problem = Problem(
-        K_g[clip_of].to(device), Tw[clip_of].to(device), pick(g_obs).to(device), pick(conf).float().to(device),
-        pick(obs).float().to(device), None if pm is None else pm.to(device), VIEW0_WEIGHT,
-    )
+    window = mdl.cfg.window
+    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window)]
+    pm_clip = ground_pointmap(K, Tw, size, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
     problem_stats = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info)
-    if backend == "reference":
-        Xw = sample_reference(problem_stats, problem, steps, seed)
-    else:
-        Xw = sample_fast(problem_stats, problem, steps, seed, backend)
-    Xw = Xw.double().cpu()
-    if anchor:
-        Xw, _ = ground_anchor(Xw, camera_centre(Tw[clip_of, 0]))
-
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
-    wsum = torch.zeros(B, T, 1, 1, dtype=torch.float64)
-    for (b, s, e), Xi in zip(rows, Xw):
-        w = _blend_weights(s, e, T, mdl.cfg.window)[:, None, None]
-        X[b, s:e] += w * Xi
-        wsum[b, s:e] += w
-    X = X / wsum
+    wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
+    for c, i in enumerate(range(0, len(rows), max_batch_windows)):
+        chunk = rows[i:i + max_batch_windows]
+        Xw = _sample_rows(chunk, problem_stats, K_g, Tw, g_obs, conf, obs, pm_clip, steps, _chunk_seed(seed, c), backend, device)
+        clip_of = torch.tensor([b for b, _, _ in chunk])
+        c0 = centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
+        good = _plausible(Xw, c0)  # [n, w, 22]
+        if anchor:
+            ok_rows = good.flatten(1).all(-1)
+            if bool(ok_rows.any()):
+                Xa, _ = ground_anchor(Xw[ok_rows], c0[ok_rows, 0, 0])
+                Xw[ok_rows] = Xa
+                good[ok_rows] = _plausible(Xa, c0[ok_rows])
+        Xw = torch.where(good[..., None], Xw, torch.zeros_like(Xw))
+        for (b, s, e), Xi, gi in zip(chunk, Xw, good):
+            w = _blend_weights(s, e, T, window)[:, None, None] * gi[..., None]
+            X[b, s:e] += w * Xi
+            wsum[b, s:e] += w
+        del Xw, good
+    failed = wsum[..., 0] <= 0  # [B, T, 22]
+    X = X / wsum.clamp_min(1e-300)
+    if bool(failed.any()):
+        msg = (
+            f"lift: {int(failed.sum())} of {failed.numel()} output joints were non-finite or farther than "
+            f"{MAX_DISTANCE:g} m from the camera (degenerate geometry); filled from neighbouring frames or the input rays"
+        )
+        log.info(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=2)
+        X = _fill_failed(X, failed, g_obs, size0, K[:, 0], T0, kp, conf)
     if T != T_in or abs(fps - MODEL_FPS) > 1e-6:
         X = _resample(X, MODEL_FPS, fps, T_in)
         conf = conf_in_22
@@ -219,13 +342,119 @@ def lift(
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
     X_cam = X @ T0[0, :3, :3].T + T0[0, :3, 3]
     T_world = Tw @ M  # every view's world-to-camera in the user's world
-    views = project(X_world[:, None].expand(B, K.shape[1], T, 22, 3).reshape(B, -1, T * 22, 3), K, T_world)
-    views = views.reshape(B, -1, T, 22, 2)
-    cameras = [[Camera(K[b, v], T_world[b, v], size[b, v].tolist()) for v in range(K.shape[1])] for b in range(B)]
+    V = K.shape[1]
+    views = _views(X_world.reshape(B, T * 22, 3), K, T_world, size).reshape(B, V, T, 22, 2)
+    cameras = [[Camera(K[b, v], T_world[b, v], size[b, v].tolist()) for v in range(V)] for b in range(B)]
     if not batched:
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
     out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
     return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), fps)
+
+
+def _chunk_seed(seed: int, chunk: int) -> int:
+    """Seed of the ``chunk``-th network batch: ``seed`` itself for the first (so a clip of at most
+    ``max_batch_windows`` windows is exactly one sampler call), a fixed mix of both after."""
+    return seed if chunk == 0 else (seed + chunk * 0x9E3779B97F4A7C15) % (2**63)
+
+
+def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm_clip, steps, seed, backend, device) -> torch.Tensor:
+    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length): ``[n, w, 22, 3]`` float64 CPU."""
+    pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
+    clip_of = torch.tensor([b for b, _, _ in rows])
+    pm = None if pm_clip is None else pm_clip[clip_of].to(device)
+    problem = Problem(
+        K_g[clip_of].to(device), Tw[clip_of].to(device), pick(g_obs).to(device), pick(conf).float().to(device),
+        pick(obs).float().to(device), pm, VIEW0_WEIGHT, PRIOR_CONF,
+    )
+    if backend == "reference":
+        Xw = sample_reference(mdl, problem, steps, seed)
+    else:
+        Xw = sample_fast(mdl, problem, steps, seed, backend)
+    return Xw.double().cpu()
+
+
+def _plausible(X: torch.Tensor, centre: torch.Tensor) -> torch.Tensor:
+    """``[..., 22]`` bool: joint finite and within ``MAX_DISTANCE`` of ``centre`` (broadcast ``[..., 1, 1, 3]``)."""
+    with torch.no_grad():
+        d = (X - centre).norm(dim=-1)
+    return torch.isfinite(X).all(-1) & (d <= MAX_DISTANCE)
+
+
+def _fill_failed(X, failed, g_obs, size0, K0, T0, kp, conf) -> torch.Tensor:
+    """Replace failed joints ``failed [B, T, 22]`` of ``X [B, T, 22, 3]`` (canonical frame).
+
+    A joint with good frames in the clip is interpolated over time from them (nearest value at the
+    ends); a joint never good is put on the input camera's ray through its (filled) observation at
+    the frame's depth: the mean distance of the frame's good joints, interpolated over frames, or,
+    for a clip with nothing good, the distance of the ground positions of :mod:`mocap_fast.rig`.
+    """
+    import numpy as np
+
+    from .reference.camera import normalized_to_pixels
+    from .rig import ground_positions
+
+    B, T, J, _ = X.shape
+    out = X.clone()
+    t = np.arange(T)
+    centre = camera_centre(T0)  # [B, 3]
+    pix = normalized_to_pixels(g_obs.reshape(B, T * J, 2).double(), size0).reshape(B, T, J, 2)
+    rays_c = torch.cat([pix, torch.ones_like(pix[..., :1])], -1) @ torch.linalg.inv(K0).transpose(-1, -2)[:, None]
+    rays_w = rays_c @ T0[:, None, :3, :3]  # R^T d per row
+    rays_w = rays_w / rays_w.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    for b in range(B):
+        good = ~failed[b]  # [T, J]
+        xb = out[b].numpy()
+        for j in range(J):
+            ok = good[:, j].numpy()
+            if ok.all() or not ok.any():
+                continue
+            for k in range(3):
+                xb[~ok, j, k] = np.interp(t[~ok], t[ok], xb[ok, j, k])
+        never = ~good.any(0)  # [J]
+        if not bool(never.any()):
+            continue
+        dist = (out[b] - centre[b]).norm(dim=-1)  # [T, J]
+        frame_ok = good.any(-1).numpy()
+        if frame_ok.any():
+            depth_ok = (torch.where(good, dist, torch.zeros_like(dist)).sum(-1) / good.sum(-1).clamp_min(1)).numpy()
+            depth = np.interp(t, t[frame_ok], depth_ok[frame_ok])
+        else:
+            pos, valid = ground_positions(kp[b:b + 1], conf[b:b + 1], K0[b:b + 1], T0[b:b + 1])
+            d = (pos[0] - centre[b]).norm(dim=-1)[valid[0]]
+            d = d[torch.isfinite(d)]
+            depth = np.full(T, float(d.median().clamp(0.5, MAX_DISTANCE / 2)) if d.numel() else 5.0)
+        depth_t = torch.from_numpy(depth)[:, None, None]
+        guess = centre[b] + depth_t * rays_w[b]  # [T, J, 3]
+        out[b][:, never] = guess[:, never]
+    return out
+
+
+VIEW_MARGIN = 10.0
+"""``views_2d`` coordinates are clipped to this many image sizes beyond each edge (points behind or
+almost in the plane of a view's camera have no finite image)."""
+
+
+def _views(X: torch.Tensor, K: torch.Tensor, T_world: torch.Tensor, size: torch.Tensor) -> torch.Tensor:
+    """Every view's 2D of world points ``X [B, N, 3]``: ``[B, V, N, 2]`` pixels, one view at a time (bounded
+    temporaries), clipped to ``VIEW_MARGIN`` image sizes around each image. Says so once when some
+    joint is behind (or within 1 cm of the plane of) a view's camera: such a joint has no finite image."""
+    B, V = T_world.shape[:2]
+    out = torch.empty(B, V, X.shape[1], 2, dtype=X.dtype)
+    n_behind = 0
+    for v in range(V):
+        R, t = T_world[:, v, :3, :3], T_world[:, v, :3, 3]
+        z = X @ R[:, 2:3, :].transpose(-1, -2) + t[:, None, 2:3]  # [B, N, 1]
+        n_behind += int((z < 0.01).sum())
+        uv = project(X, K[:, v], T_world[:, v])
+        lo = -VIEW_MARGIN * size[:, v, None, :]
+        hi = (1 + VIEW_MARGIN) * size[:, v, None, :]
+        out[:, v] = torch.maximum(torch.minimum(uv, hi), lo)
+        del z, uv
+    if n_behind:
+        msg = f"lift: {n_behind} joint(s) lie behind a view's camera; their views_2d are clipped"
+        log.info(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    return out
 
 
 def _frame_pairs(T: int, fps_in: float, fps_out: float, n_out: int | None = None):

@@ -10,13 +10,28 @@ from .reference.camera import pixels_to_normalized
 from .reference.representation import Standardizer, encode
 
 
+ANATOMY = {
+    3: ((0, 0.797), (12, 0.203)),   # spine1 from pelvis and neck
+    6: ((0, 0.626), (12, 0.374)),   # spine2
+    9: ((0, 0.354), (12, 0.646)),   # spine3
+    13: ((12, 0.56), (16, 0.44)),   # left collar from neck and left shoulder
+    14: ((12, 0.542), (17, 0.458)),  # right collar
+    10: ((7, 1.0),),                # left foot: at the ankle
+    11: ((8, 1.0),),                # right foot
+}
+"""SMPL-22 joints that COCO-17 / H36M-17 lack, as affine combinations of joints they have. Least
+squares fits on the mocap30 train split (3D mean errors: spine 37-86 mm, collars 51 mm, feet 13 cm);
+projections of affine combinations are close to the same combinations of the projections."""
+
+
 def fill_missing(points: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor:
     """Fill joints with confidence 0 so the box and encoding stay sensible.
 
     A missing joint takes the linear interpolation over time of its own observed frames (the
     nearest observed value before its first / after its last observation); a joint never observed
-    in the clip takes the per-frame mean of the observed joints. The model is told which joints
-    were filled through the confidence mask, so these values are placeholders, not estimates.
+    in the clip takes its :data:`ANATOMY` estimate from joints observed in that frame, else the
+    per-frame mean of the observed joints. The model is told which joints were filled through the
+    confidence mask; ``lift`` gives the placeholders a small triangulation weight.
 
     Args:
         points: ``[B, T, J, 2]``; confidence: ``[B, T, J]``, 0 = missing.
@@ -37,6 +52,11 @@ def fill_missing(points: torch.Tensor, confidence: torch.Tensor) -> torch.Tensor
             for c in range(2):
                 p[b, ~ok, j, c] = np.interp(t[~ok], t[ok], p[b, ok, j, c])
         never = ~seen[b].any(0)
+        for j in np.flatnonzero(never):
+            src = ANATOMY.get(int(j))
+            if src is not None and all(seen[b, :, k].any() for k, _ in src):
+                p[b, :, j] = sum(c * p[b, :, k] for k, c in src)  # sources are already filled over time
+                never[j] = False
         if never.any():
             w = seen[b][..., None].astype(np.float64)
             mean = np.nansum(np.where(w > 0, p[b], 0.0), axis=1) / np.maximum(w.sum(1), 1)

@@ -18,12 +18,15 @@ random jitter (:func:`jitter_rig`).
 
 from __future__ import annotations
 
+import logging
 import math
+import warnings
 
 import torch
 
 from .reference.camera import intrinsics, look_at
 
+log = logging.getLogger("mocap_fast")
 ANKLE_HEIGHT = 0.08
 """Height of the ankle joint centre above the ground when standing, metres."""
 VIRTUAL_IMAGE = 1000
@@ -178,6 +181,51 @@ def virtual_rig(
     return K, T, sizes
 
 
+MAX_GROUND_DISTANCE = 200.0
+"""Metres: ground positions farther than this from the input camera (rays near the horizon) are not trusted."""
+DEFAULT_DISTANCE = 5.0
+"""Metres: where :func:`rig_for` assumes the person stands when nothing else locates them."""
+GROUND_FALLBACKS = (((4, 5), 0.5), ((0, 1, 2), 0.93), ((12, 16, 17), 1.42))
+"""When no ankle locates the person: (SMPL-22 joints, typical height above the ground in metres) tried in order."""
+
+
+def _locate(keypoints, confidence, K0, T0) -> tuple[torch.Tensor, torch.Tensor, str | None]:
+    """Ground positions ``[T, 3]`` and validity ``[T]`` for ONE clip, with the degenerate fallbacks of
+    :func:`rig_for`; the third item says which fallback was used (``None``: the ankles)."""
+    cam = camera_centre(T0)
+    near = lambda p: torch.stack([p[..., 0] - cam[..., 0], p[..., 2] - cam[..., 2]], -1).norm(dim=-1) <= MAX_GROUND_DISTANCE  # noqa: E731
+    pos, valid = ground_positions(keypoints, confidence, K0, T0)
+    ok = valid & near(pos) & torch.isfinite(pos).all(-1)
+    if bool(ok.any()):
+        return pos[0], ok[0], None
+    first_far = (pos, valid)
+    for joints, height in GROUND_FALLBACKS:
+        kp = keypoints[..., list(joints), :]
+        cf = confidence[..., list(joints)]
+        v = torch.where(cf > 0, kp[..., 1], torch.full_like(kp[..., 1], -math.inf))
+        idx = v.argmax(-1)
+        pix = torch.gather(kp, -2, idx[..., None, None].expand(*idx.shape, 1, 2)).squeeze(-2)
+        hits, hv = ray_plane_hits(pix, K0, T0, height)
+        hits = hits.clone()
+        hits[..., 1] = ANKLE_HEIGHT
+        ok = hv & (cf > 0).any(-1) & near(hits) & torch.isfinite(hits).all(-1)
+        if bool(ok.any()):
+            return hits[0], ok[0], f"joints {joints} at {height} m"
+    pos, valid = first_far
+    heading = torch.nn.functional.normalize(torch.stack([T0[..., 2, 0], T0[..., 2, 2]], -1), dim=-1)  # optical axis on the ground
+    if bool(valid.any()):  # only hits beyond MAX_GROUND_DISTANCE: pull them in to it
+        d = torch.stack([pos[..., 0] - cam[..., 0, None], pos[..., 2] - cam[..., 2, None]], -1)
+        d = torch.nan_to_num(d, nan=0.0, posinf=0.0, neginf=0.0)
+        d = torch.where(d.norm(dim=-1, keepdim=True) > 0, d, heading[:, None])
+        d = torch.nn.functional.normalize(d, dim=-1) * MAX_GROUND_DISTANCE
+        p = torch.stack([cam[..., 0, None] + d[..., 0], torch.full_like(d[..., 0], ANKLE_HEIGHT), cam[..., 2, None] + d[..., 1]], -1)
+        return p[0], valid[0], f"ground positions clamped to {MAX_GROUND_DISTANCE:g} m"
+    T = keypoints.shape[-3]
+    p = torch.stack([cam[0, 0] + DEFAULT_DISTANCE * heading[0, 0], torch.tensor(ANKLE_HEIGHT, dtype=cam.dtype),
+                     cam[0, 2] + DEFAULT_DISTANCE * heading[0, 1]])
+    return p.expand(T, 3), torch.ones(T, dtype=torch.bool), f"a default distance of {DEFAULT_DISTANCE:g} m"
+
+
 def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[torch.Tensor, ...]:
     """The canonical frame and the 4-camera rig :func:`mocap_fast.lift` uses for a batch of clips.
 
@@ -188,8 +236,13 @@ def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[tor
     Returns:
         ``(M [4, 4] world-to-canonical, K [B, 4, 3, 3], T_w2c [B, 4, 4, 4] canonical, image_size [B, 4, 2])``.
 
+    Degenerate clips (no observed ankle whose ray meets the ground within ``MAX_GROUND_DISTANCE``)
+    are located by the fallbacks of ``GROUND_FALLBACKS`` (knees, hips, shoulders at typical
+    heights), then by clamping far hits, then at ``DEFAULT_DISTANCE`` along the camera's heading,
+    with a ``RuntimeWarning``.
+
     Raises:
-        ValueError: a camera that sees no ground, or a clip in which no ankle ray meets the ground.
+        ValueError: a camera that sees no ground.
     """
     if not cam.sees_ground():
         raise ValueError("cam: the camera sees no ground plane (y = 0) in front of it")
@@ -198,14 +251,19 @@ def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[tor
     T0 = (cam.T_w2c @ torch.linalg.inv(M))[None].expand(B, 4, 4)
     K0 = cam.K[None].expand(B, 3, 3)
     size0 = cam.size_tensor[None].expand(B, 2)
-    pos, valid = ground_positions(keypoints, confidence, K0, T0)
-    if not bool(valid.any(-1).all()):
-        raise ValueError("keypoints: no frame has an observed ankle whose ray meets the ground in front of the camera")
+    located = [_locate(keypoints[b:b + 1], confidence[b:b + 1], K0[b:b + 1], T0[b:b + 1]) for b in range(B)]
+    for b, (_, _, how) in enumerate(located):
+        if how is not None:
+            msg = f"rig: clip {b}: no observed ankle meets the ground within {MAX_GROUND_DISTANCE:g} m; located by {how}"
+            log.info(msg)
+            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    pos = torch.stack([p for p, _, _ in located])
+    valid = torch.stack([v for _, v, _ in located])
     centre, radius = person_area(pos, valid)
     return (M, *virtual_rig(K0, T0, size0, centre, radius))
 
 
 __all__ = [
-    "ANKLE_HEIGHT", "camera_centre", "canonical_transform", "ground_positions", "lower_ankle", "person_area",
+    "ANKLE_HEIGHT", "MAX_GROUND_DISTANCE", "camera_centre", "canonical_transform", "ground_positions", "lower_ankle", "person_area",
     "ray_plane_hits", "rig_for", "virtual_rig",
 ]

@@ -40,6 +40,9 @@ class Problem:
         observed: ``[N, T, C]`` standardised observed frame vectors.
         pointmaps: ``[N, V, R, R, 3]`` or ``None``.
         view0_weight: weight multiplier of observed view-0 joints in the triangulation.
+        prior_conf: triangulation confidence of view-0 joints the input misses (their filled
+            placeholders, see :func:`~mocap_fast.observation.fill_missing`); 0 = use the network's
+            own view-0 prediction instead. The network is still told they are missing.
     """
 
     K_g: torch.Tensor
@@ -49,9 +52,17 @@ class Problem:
     observed: torch.Tensor
     pointmaps: torch.Tensor | None
     view0_weight: float = 1.0
+    prior_conf: float = 0.0
 
     def conditions(self) -> Conditions:
         return Conditions(self.K_g, self.T_w2c, self.observed, self.conf, None, self.pointmaps)
+
+    @property
+    def tri_conf(self) -> torch.Tensor:
+        """``[N, T, J]`` view-0 confidence in the triangulation (``conf``, placeholders at ``prior_conf``)."""
+        if self.prior_conf <= 0:
+            return self.conf
+        return torch.where(self.conf > 0, self.conf, torch.full_like(self.conf, self.prior_conf))
 
 
 def step_plan(num_train_steps: int, steps: int | None) -> list[int]:
@@ -95,7 +106,7 @@ def sample_reference(model: LoadedModel, problem: Problem, steps: int | None = N
         t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
         x0 = net(x, t, cond)
         x0c, X = consistency_step(
-            x0, problem.g_obs, problem.conf, problem.K_g, problem.T_w2c, stats, problem.view0_weight
+            x0, problem.g_obs, problem.tri_conf, problem.K_g, problem.T_w2c, stats, problem.view0_weight
         )
         x = _advance(x, x0c.float(), plan, i, R, gen, sched)
     return X
@@ -125,11 +136,12 @@ def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: 
     from .triangulation import triangulate
 
     g = decode(stats.destandardize(x0))  # [N, V, T, J, 2]
-    observed = problem.conf > 0
+    conf = problem.tri_conf
+    observed = conf > 0
     g0 = torch.where(observed[..., None], problem.g_obs, g[:, 0])
     g = torch.cat([g0[:, None], g[:, 1:]], 1)
     w = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
-    w[:, 0] = torch.where(observed, problem.view0_weight * problem.conf, torch.ones_like(problem.conf))
+    w[:, 0] = torch.where(observed, problem.view0_weight * conf, torch.ones_like(conf))
     pts = g.permute(0, 2, 3, 1, 4)  # [N, T, J, V, 2]
     X = triangulate(pts, P[:, None, None], w.permute(0, 2, 3, 1), backend=backend)
     N, V = P.shape[:2]
@@ -142,7 +154,7 @@ def _numba_consistency(x0: torch.Tensor, problem: Problem, stats, P: torch.Tenso
     np_ = lambda t: t.detach().contiguous().numpy()  # noqa: E731  (CPU tensors: no copy)
     g_dtype = torch.promote_types(x0.dtype, torch.promote_types(stats.mean.dtype, problem.g_obs.dtype))
     Xn = _decode_triangulate_numba(
-        np_(x0), np_(stats.mean), np_(stats.std), np_(problem.g_obs), np_(problem.conf), np_(P.double()),
+        np_(x0), np_(stats.mean), np_(stats.std), np_(problem.g_obs), np_(problem.tri_conf), np_(P.double()),
         problem.view0_weight,
     )
     X = torch.from_numpy(Xn).to(g_dtype)

@@ -237,6 +237,18 @@ def intrinsics(fx, fy, cx, cy, dtype=torch.float64) -> torch.Tensor:
     return K
 
 
+MIN_FOCAL = 1e-3
+"""Pixels: the least focal length :class:`Camera` accepts (smaller is numerically singular)."""
+MAX_FOCAL = 1e7
+"""Pixels: the largest focal length :class:`Camera` accepts."""
+MAX_ASPECT = 100.0
+"""The largest fx / fy ratio (and |skew| / fx) :class:`Camera` accepts."""
+MAX_IMAGE_SIDE = 100_000
+"""Pixels: the largest image width or height :class:`Camera` accepts."""
+MAX_COORD = 1e5
+"""Metres: the largest |translation| component of ``T_w2c`` :class:`Camera` accepts (100 km)."""
+
+
 @dataclass(frozen=True, eq=False)
 class Camera:
     """One calibrated pinhole camera.
@@ -267,17 +279,30 @@ class Camera:
             raise ValueError(f"K: focal lengths must be > 0, got fx={float(K_t[0, 0])}, fy={float(K_t[1, 1])}")
         if not torch.allclose(K_t[2], torch.tensor([0.0, 0.0, 1.0], dtype=torch.float64)) or K_t[1, 0] != 0:
             raise ValueError("K: expected [[fx, s, cx], [0, fy, cy], [0, 0, 1]]")
+        fx, fy = float(K_t[0, 0]), float(K_t[1, 1])
+        if not (MIN_FOCAL <= fx <= MAX_FOCAL and MIN_FOCAL <= fy <= MAX_FOCAL) or max(fx, fy) / min(fx, fy) > MAX_ASPECT:
+            raise ValueError(
+                f"K: singular or ill-conditioned intrinsics (fx={fx:g}, fy={fy:g}; need {MIN_FOCAL:g} <= f <= "
+                f"{MAX_FOCAL:g} pixels and fx/fy within {MAX_ASPECT:g}x)"
+            )
+        if abs(float(K_t[0, 1])) > MAX_ASPECT * fx:
+            raise ValueError(f"K: skew {float(K_t[0, 1]):g} is implausibly large for fx={fx:g}")
         R = T_t[:3, :3]
-        if not torch.allclose(R @ R.T, torch.eye(3, dtype=torch.float64), atol=1e-5) or float(torch.linalg.det(R)) < 0:
+        if not torch.allclose(R @ R.T, torch.eye(3, dtype=torch.float64), atol=1e-5) or float(torch.linalg.det(R)) < 0.5:
             raise ValueError("T_w2c: the 3x3 block is not a rotation (orthonormal with det +1)")
         if not torch.allclose(T_t[3], torch.tensor([0.0, 0.0, 0.0, 1.0], dtype=torch.float64)):
             raise ValueError("T_w2c: last row must be [0, 0, 0, 1]")
+        if float(T_t[:3, 3].abs().max()) > MAX_COORD:
+            raise ValueError(f"T_w2c: translation {T_t[:3, 3].tolist()} is beyond {MAX_COORD:g} m (metres expected)")
         try:
-            size = tuple(int(round(float(v))) for v in np.asarray(image_size, dtype=np.float64).reshape(-1))
+            sz = np.asarray(image_size, dtype=np.float64).reshape(-1)
         except (TypeError, ValueError):
             raise ValueError(f"image_size: expected (W, H), got {image_size!r}") from None
-        if len(size) != 2 or min(size) <= 0:
-            raise ValueError(f"image_size: expected two positive integers (W, H), got {image_size!r}")
+        if sz.shape != (2,) or not np.isfinite(sz).all() or sz.min() < 0.5 or sz.max() > MAX_IMAGE_SIDE:
+            raise ValueError(
+                f"image_size: expected two positive integers (W, H) up to {MAX_IMAGE_SIDE}, got {image_size!r}"
+            )
+        size = tuple(int(round(float(v))) for v in sz)
         cx, cy = float(K_t[0, 2]), float(K_t[1, 2])
         if not (0 <= cx <= size[0] and 0 <= cy <= size[1]):
             raise ValueError(f"image_size: principal point ({cx:.1f}, {cy:.1f}) lies outside the {size[0]}x{size[1]} image")
@@ -310,10 +335,19 @@ class Camera:
             yaw_deg: heading about world +y, degrees (0 looks along -z).
             position_xz: camera (x, z) on the ground plane, metres.
         """
-        check_positive(height, "height")
+        if check_positive(height, "height") > MAX_COORD:
+            raise ValueError(f"height: {height!r} m is beyond {MAX_COORD:g} m")
+        for name, v in (("fx", fx), ("fy", fy), ("cx", cx), ("cy", cy)):
+            _finite_number(v, name)
         for name, v in (("pitch_deg", pitch_deg), ("roll_deg", roll_deg), ("yaw_deg", yaw_deg)):
-            if not math.isfinite(float(v)):
-                raise ValueError(f"{name}: must be finite, got {v!r}")
+            _finite_number(v, name)
+        try:
+            pxz = np.asarray(position_xz, dtype=np.float64).reshape(-1)
+        except (TypeError, ValueError):
+            raise ValueError(f"position_xz: expected (x, z) metres, got {position_xz!r}") from None
+        if pxz.shape != (2,) or not np.isfinite(pxz).all():
+            raise ValueError(f"position_xz: expected two finite numbers (x, z), got {position_xz!r}")
+        position_xz = (float(pxz[0]), float(pxz[1]))
         if not -90.0 < float(pitch_deg) < 90.0:
             raise ValueError(f"pitch_deg: must lie in (-90, 90), got {pitch_deg!r}")
         rad = lambda d: torch.tensor(math.radians(float(d)), dtype=torch.float64)  # noqa: E731
@@ -389,3 +423,14 @@ class Camera:
             f"Camera(image_size={self.image_size}, f=({fx:.1f}, {fy:.1f}), height={h:.3f} m, "
             f"tilt={math.degrees(tilt):.1f} deg, roll={math.degrees(roll):.1f} deg)"
         )
+
+
+def _finite_number(v: Any, name: str) -> float:
+    """``float(v)``; ``ValueError`` naming ``name`` unless it is a finite real number."""
+    try:
+        f = float(v)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected a number, got {v!r}") from None
+    if not math.isfinite(f):
+        raise ValueError(f"{name}: must be finite, got {v!r}")
+    return f

@@ -89,32 +89,79 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     path = Path(str(path))
     if not path.is_file():
         raise ValueError(f"model: no such file {path}")
+    with open(path, "rb") as f:
+        head = f.read(8)
+    if len(head) < 8 or int.from_bytes(head, "little") + 8 > path.stat().st_size:
+        raise ValueError(f"model: {path} is not a safetensors file, or is truncated ({path.stat().st_size} bytes)")
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"model: {path} is not a mocap_fast model file (format {meta.get('format')!r})")
     try:
         cfg = ModelConfig.from_dict(json.loads(meta["config"]))
         info = json.loads(meta.get("info", "{}"))
-    except (KeyError, json.JSONDecodeError, TypeError) as exc:
+    except (KeyError, json.JSONDecodeError, TypeError, ValueError) as exc:
         raise ValueError(f"model: {path} has a broken config ({exc})") from None
+    _check_config(cfg, path)
+    if not isinstance(info, dict):
+        info = {"info": info}
     try:
         tensors = load_file(str(path))
-    except (SafetensorError, OSError) as exc:
-        raise ValueError(f"model: cannot read {path}: {exc}") from None
+    except (SafetensorError, OSError, ValueError, RuntimeError) as exc:
+        raise ValueError(f"model: cannot read {path} (truncated or corrupted?): {exc}") from None
     try:
-        stats = Standardizer(tensors.pop("stats.mean"), tensors.pop("stats.std"))
+        mean, std = tensors.pop("stats.mean"), tensors.pop("stats.std")
     except KeyError:
         raise ValueError(f"model: {path} lacks the standardisation statistics") from None
-    net = MotionDenoiser(cfg, multiview=meta.get("multiview") == "1")
-    want = net.state_dict()
+    for name, t in (("stats.mean", mean), ("stats.std", std)):
+        if t.shape != (cfg.channels,) or not t.is_floating_point():
+            raise ValueError(
+                f"model: {name} in {path} has shape {tuple(t.shape)} and dtype {t.dtype}, config needs float ({cfg.channels},)"
+            )
+        if not bool(torch.isfinite(t).all()):
+            raise ValueError(f"model: {name} in {path} holds non-finite values (corrupted file?)")
+    if not bool((std > 0).all()):
+        raise ValueError(f"model: stats.std in {path} has values <= 0 (corrupted file?)")
+    stats = Standardizer(mean, std)
+    multiview = meta.get("multiview") == "1"
+    try:
+        with torch.device("meta"):  # shapes only: a lying config cannot allocate memory here
+            want = MotionDenoiser(cfg, multiview=multiview).state_dict()
+    except Exception as exc:  # noqa: BLE001 - any failure to build is a broken config
+        raise ValueError(f"model: {path} has a broken config ({type(exc).__name__}: {exc})") from None
     for k, v in want.items():
         if k not in tensors:
             raise ValueError(f"model: {path} lacks weight {k!r}")
         if tensors[k].shape != v.shape:
             raise ValueError(f"model: weight {k!r} in {path} has shape {tuple(tensors[k].shape)}, config needs {tuple(v.shape)}")
+        if v.is_floating_point() != tensors[k].is_floating_point():
+            raise ValueError(f"model: weight {k!r} in {path} has dtype {tensors[k].dtype}, expected {v.dtype}")
+        if tensors[k].is_floating_point() and not bool(torch.isfinite(tensors[k]).all()):
+            raise ValueError(f"model: weight {k!r} in {path} holds non-finite values (corrupted file?)")
     extra = set(tensors) - set(want)
     if extra:
         raise ValueError(f"model: {path} has unexpected weights {sorted(extra)[:5]}")
+    net = MotionDenoiser(cfg, multiview=multiview)
     net.load_state_dict(tensors)
     net.eval()
     return LoadedModel(net.to(device), stats.to(device), info)
+
+
+_CONFIG_LIMITS = {
+    "num_joints": (22, 22), "num_views": (1, 16), "width": (1, 4096), "layers": (1, 64), "heads": (1, 64),
+    "ffn": (1, 16384), "pointmap_res": (8, 1024), "pointmap_base": (1, 512), "window": (2, 4096),
+    "diffusion_steps": (1, 10000),
+}
+
+
+def _check_config(cfg: ModelConfig, path) -> None:
+    """``ValueError`` for a config no network should be built from (wrong types, absurd sizes)."""
+    for name, (lo, hi) in _CONFIG_LIMITS.items():
+        v = getattr(cfg, name)
+        if isinstance(v, bool) or not isinstance(v, int) or not lo <= v <= hi:
+            raise ValueError(f"model: {path} has a broken config: {name} = {v!r} (expected an integer in [{lo}, {hi}])")
+    if cfg.width % cfg.heads:
+        raise ValueError(f"model: {path} has a broken config: width {cfg.width} not divisible by heads {cfg.heads}")
+    if isinstance(cfg.dropout, bool) or not isinstance(cfg.dropout, (int, float)) or not 0 <= cfg.dropout < 1:
+        raise ValueError(f"model: {path} has a broken config: dropout = {cfg.dropout!r}")
+    if not isinstance(cfg.use_pointmap, bool):
+        raise ValueError(f"model: {path} has a broken config: use_pointmap = {cfg.use_pointmap!r}")
