@@ -98,12 +98,12 @@ def render_run(title: str, data: dict, before, after, took: float) -> tuple[list
         f"load average (1/5/15 min) before {before}, after {after}.",
         "",
     ]
-    busy = max((before or (0,))[0], (after or (0,))[0])
-    if busy > 0.5 * cores:
+    idle = (before or (0,))[0]
+    if idle > 0.5 * cores:
         lines += [
-            f"**The machine was shared** (1-minute load up to {busy:.2f} on {cores} cores: a training job and "
-            "other engineers' tests), so absolute times are pessimistic and noisy; the implementations of a "
-            "group ran back to back under the same conditions.",
+            f"**Other work was running** (1-minute load {idle:.2f} on {cores} cores before the run started), so "
+            "absolute times are pessimistic and noisy; the implementations of a group ran back to back under "
+            "the same conditions.",
             "",
         ]
     verdicts = []
@@ -148,13 +148,13 @@ NOTES = [
     "`torch vectorised` = `fast_consistency(..., backend=\"reference\")` (vectorised torch, SVD triangulation); "
     "`numba` = the fused decode+triangulate and re-encode kernels `sample_fast` uses on the CPU.",
     "- kornia is not installed here, so it is not compared.",
-    "- Reading the two runs: with the default 2 threads on this loaded 2-core machine the torch reference "
-    "itself stalls (e.g. the same SVD call or Python re-encode loop is several times slower than on one "
-    "thread), which inflates the speed-ups; the one-thread run compares the implementations on equal, "
-    "stall-free terms and is the conservative figure. The targets are stated for both.",
-    "- torch and numba each run their own OpenMP pool. With the second core busy, a 2-thread parallel region "
-    "waits for a descheduled thread: small numba launches then cost a whole scheduler tick (~4-8 ms) and "
-    "torch's 2-thread ops slow down too, which is why the 1-thread run is given beside the default one.",
+    "- Reading the two runs: the one-thread run compares the implementations on equal terms (neither "
+    "side gains from parallelism) and is the conservative figure; the default-threads run is what a user "
+    "gets. The targets are stated for both.",
+    "- torch and numba each run their own OpenMP pool. When another process holds a core, a 2-thread "
+    "parallel region waits for a descheduled thread (small numba launches then cost a scheduler tick, "
+    "~4-8 ms, and torch's 2-thread SVD and Python loops slow down several times), so default-thread "
+    "numbers taken on a busy machine swing widely; the load average is printed with every run.",
     "",
 ]
 

@@ -128,16 +128,37 @@ def cmd_lift(args) -> int:
     T, J = data.keypoints.shape[:2]
     extra = f", person {data.info['person']} of {data.info['tracks']}" if data.info.get("tracks", 1) > 1 else ""
     say(f"lift: {T} frames of {J} {data.joint_format} keypoints ({data.source}{extra}) at {fps:g} fps, {cam}")
+    if args.smpl is not None:
+        from .smpl import check_model
+
+        check_model(args.smpl, args.gender)  # fail before lifting
     res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
-               steps=args.steps, seed=args.seed, device=device, model=args.model)
+               steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock)
     meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
-                    person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps))
+                    person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps),
+                    foot_lock=bool(args.foot_lock))
     out = Path(args.out)
     written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format)
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
-    say(f"wrote {', '.join(str(p) for p in written.values())} and {out / 'cameras.json'}")
+    paths = [str(p) for p in written.values()] + [str(out / "cameras.json")]
+    if args.smpl is not None:
+        paths.append(str(_write_smpl(out / "smpl.npz", res, args.smpl, args.gender, fps, say)))
+    say(f"wrote {', '.join(paths)}")
     return 0
+
+
+def _write_smpl(path: Path, res, model_dir: str, gender: str, fps: float, say) -> Path:
+    """Fit SMPL to the lifted joints (:func:`mocap_fast.smpl.fit`) and write its parameters to ``path``."""
+    from .io._atomic import write_npz
+    from .smpl import fit
+
+    say(f"smpl: fitting {gender} SMPL from {model_dir} to {res.joints.shape[0]} frames")
+    f = fit(res.joints, model_dir, gender=gender, fps=fps, confidence=res.confidence)
+    say(f"smpl: mean joint distance after the fit {f.error_mm:.1f} mm")
+    return write_npz(path, global_orient=f.global_orient, body_pose=f.body_pose, betas=f.betas, transl=f.transl,
+                     joints=f.joints, faces=f.faces, error_mm=np.float64(f.error_mm), gender=np.str_(gender),
+                     fps=np.float64(fps))
 
 
 def _val_clips(data: str, split: str):
@@ -274,6 +295,12 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
+    lf.add_argument("--foot-lock", action="store_true",
+                    help="remove foot sliding during detected foot contacts (mocap_fast.footlock)")
+    lf.add_argument("--smpl", default=None, metavar="MODEL_DIR",
+                    help="also fit SMPL (pose, shape, translation) to the result and write smpl.npz; MODEL_DIR "
+                         "holds SMPL_NEUTRAL.pkl etc. (licensed, from https://smpl.is.tue.mpg.de; needs smplx)")
+    lf.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"], help="SMPL model for --smpl")
     lf.add_argument("--quiet", action="store_true", help="print nothing on success")
     lf.set_defaults(func=cmd_lift)
 

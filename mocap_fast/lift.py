@@ -222,6 +222,7 @@ def lift(
     model: LoadedModel | str | None = None,
     anchor: bool = True,
     max_batch_windows: int = MAX_BATCH_WINDOWS,
+    foot_lock: bool = False,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -242,6 +243,8 @@ def lift(
         max_batch_windows: at most this many windows per network call, so memory stays bounded
             however long the clip. Clips with more windows use a seed derived from ``seed`` for the
             later calls (still deterministic; the output depends on this value for such clips).
+        foot_lock: remove foot sliding during detected foot contacts (:func:`mocap_fast.footlock.foot_lock`,
+            default thresholds); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -340,8 +343,11 @@ def lift(
         T = T_in
     Minv = torch.linalg.inv(M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
-    X_cam = X @ T0[0, :3, :3].T + T0[0, :3, 3]
     T_world = Tw @ M  # every view's world-to-camera in the user's world
+    if foot_lock:
+        X_world = torch.stack([_foot_lock(Xb, fps, M) for Xb in X_world])
+    R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
+    X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     V = K.shape[1]
     views = _views(X_world.reshape(B, T * 22, 3), K, T_world, size).reshape(B, V, T, 22, 2)
     cameras = [[Camera(K[b, v], T_world[b, v], size[b, v].tolist()) for v in range(V)] for b in range(B)]
@@ -349,6 +355,17 @@ def lift(
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
     out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
     return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), fps)
+
+
+def _foot_lock(X_world: torch.Tensor, fps: float, M: torch.Tensor) -> torch.Tensor:
+    """:func:`mocap_fast.footlock.foot_lock` of one clip ``[T, 22, 3]`` (user's world), applied in the
+    canonical frame ``M`` (y up, ground y = 0) where its contact heights are defined."""
+    from .footlock import foot_lock
+
+    Xc = X_world @ M[:3, :3].T + M[:3, 3]
+    locked, _ = foot_lock(Xc, fps)
+    Minv = torch.linalg.inv(M)
+    return locked @ Minv[:3, :3].T + Minv[:3, 3]
 
 
 def _chunk_seed(seed: int, chunk: int) -> int:

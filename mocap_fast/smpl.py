@@ -37,7 +37,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["SMPLFit", "fit", "load_smpl"]
+__all__ = ["SMPLFit", "check_model", "fit", "load_smpl"]
 
 SMPL_URL = "https://smpl.is.tue.mpg.de"
 _KEYS = ("v_template", "shapedirs", "posedirs", "J_regressor", "weights", "kintree_table", "f")
@@ -107,6 +107,20 @@ def _resolve_path(model_path: Any, gender: str) -> Path:
             f"download them from {SMPL_URL}"
         )
     return p
+
+
+def check_model(model_path: Any, gender: str = "neutral") -> Path:
+    """The SMPL file :func:`fit` would use, checked before any heavy work.
+
+    Raises:
+        ValueError: ``smplx`` is not installed, or no model file for ``gender`` at ``model_path``
+            (the message says where to get the licensed files).
+    """
+    try:
+        _import_smplx()
+    except ImportError as e:
+        raise ValueError(f"smpl: {e}") from None
+    return _resolve_path(model_path, gender)
 
 
 def _read_model(path: Path) -> _Struct:

@@ -9,7 +9,7 @@ import torch
 
 from ._arrays import as_tensor, check_finite, check_last_dims, like_input
 from .backends import log, register_fast, resolve_backend
-from .reference.triangulation import triangulate_dlt
+from .reference.triangulation import triangulate_dlt, triangulation_angle
 
 
 try:  # numba is a dependency; a broken install falls back to the reference with a log line
@@ -26,7 +26,7 @@ if importlib.util.find_spec("triton") is not None:
 _triton_failed: list[str] = []
 
 
-def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto") -> Any:
+def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto", return_angle: bool = False) -> Any:
     """Weighted linear (DLT) triangulation of points seen in V >= 2 views.
 
     Shapes: ``points_2d [..., V, 2]`` pixels, ``proj [..., V, 3, 4]`` projection matrices
@@ -37,6 +37,12 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
     (``kernels/triangulate_triton.py``) on CUDA, which computes in float64 for float64 input and in
     float32 otherwise (agreement with the float64 reference ~1e-6 relative on well-conditioned
     rigs; ill-conditioned points, e.g. near-parallel rays, lose more in float32: pass float64 there).
+
+    ``return_angle=True`` returns ``(X, angle)``: ``angle [...]`` float64 degrees, the validity flag
+    of each point: the widest angle between two of its rays from views with weight > 0 that see it
+    in front of them (:func:`mocap_fast.reference.triangulation.triangulation_angle`). Near 0 the
+    depth along the rays is ill-determined (near-parallel rays, a single usable view, a point
+    behind the cameras); a common rule distrusts points under ~1.5 degrees.
 
     Example:
         >>> import numpy as np
@@ -90,6 +96,8 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
         X = _triangulate_triton(pts, P, w)
     if X is None:
         X = triangulate_dlt(pts.expand(*batch, V, 2), P.expand(*batch, V, 3, 4), None if w is None else w.expand(*batch, V))
+    if return_angle:
+        return like_input(X, points_2d), like_input(triangulation_angle(X, P, w), points_2d)
     return like_input(X, points_2d)
 
 

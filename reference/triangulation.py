@@ -50,3 +50,39 @@ def triangulate_dlt(points_2d: torch.Tensor, proj: torch.Tensor, weights: torch.
     _, _, Vh = torch.linalg.svd(A)
     X = Vh[..., -1, :]
     return (X[..., :3] / X[..., 3:4]).to(dtype)
+
+
+
+def triangulation_angle(X: torch.Tensor, proj: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
+    """Validity of triangulated points: the widest angle between two rays that meet at the point.
+
+    The ray of view v runs from its camera centre ``C_v`` (``P_v [C_v; 1] = 0``) to ``X``; only views
+    with weight > 0 that see ``X`` in front of them (positive depth) count. Near-parallel rays
+    (small angle) leave the depth along the rays ill-determined; COLMAP's rule of thumb distrusts
+    points under ~1.5 degrees. Unlike eigenvalue ratios of the DLT system, this does not depend
+    on the noise in the observations.
+
+    Args:
+        X: ``[..., 3]`` points; proj: ``[..., V, 3, 4]``; weights: ``[..., V]`` or ``None``.
+
+    Returns:
+        ``[...]`` degrees (float64) in [0, 180]; 0 where fewer than two views qualify or ``X`` is
+        not finite.
+    """
+    X = X.double()
+    P = proj.double()
+    M, p4 = P[..., :3], P[..., 3]
+    sol, info = torch.linalg.solve_ex(M, p4.unsqueeze(-1))
+    C = -sol.squeeze(-1)  # [..., V, 3] camera centres
+    Xh = torch.cat([X, torch.ones_like(X[..., :1])], -1)
+    depth = torch.linalg.det(M).sign() * (P[..., 2, :] @ Xh.unsqueeze(-1)).squeeze(-1)  # [..., V]
+    ok = (depth > 0) & (info == 0) & torch.isfinite(X).all(-1, keepdim=True)
+    if weights is not None:
+        ok = ok & (weights > 0)
+    rays = torch.nn.functional.normalize(X.unsqueeze(-2) - C, dim=-1)
+    cos = (rays @ rays.transpose(-1, -2)).clamp(-1.0, 1.0)
+    V = P.shape[-3]
+    pair = ok.unsqueeze(-1) & ok.unsqueeze(-2) & ~torch.eye(V, dtype=torch.bool, device=X.device)
+    angle = torch.rad2deg(torch.arccos(cos))
+    angle = torch.where(pair & torch.isfinite(angle), angle, torch.zeros_like(angle))
+    return angle.flatten(-2).amax(-1)

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import math
+import pickle
+from importlib import resources
 
+import numpy as np
 import torch
 
 from mocap_fast.reference.camera import intrinsics, look_at
@@ -38,3 +41,38 @@ def points_near(gen: torch.Generator, shape: tuple[int, ...], centre=(0.0, 1.0, 
     """Random world points ``[*shape, 3]`` within ``spread`` metres of ``centre``."""
     c = torch.tensor(centre, dtype=torch.float64)
     return c + spread * (2 * torch.rand(*shape, 3, generator=gen, dtype=torch.float64) - 1)
+
+
+SMPL_PARENTS = [-1, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 9, 9, 12, 13, 14, 16, 17, 18, 19, 20, 21]
+
+
+def tiny_smpl_model(path, per_joint=4, seed=0):
+    """An SMPL-structured model with 24 joints and 24 * per_joint + 4 = 100 vertices."""
+    rng = np.random.default_rng(seed)
+    with resources.as_file(resources.files("mocap_fast") / "assets" / "demo_clip.npz") as p:
+        J22 = np.load(p)["joints"][0].astype(np.float64)
+    J = np.concatenate([J22, J22[20:22] + (J22[20:22] - J22[18:20]) * 0.4], 0)  # hands beyond the wrists
+    J = J - J[0]
+    offs = rng.normal(0, 0.03, (per_joint, 3))
+    offs -= offs.mean(0)  # vertex ring centred on its joint: J_regressor (mean) gives the joint back
+    V = np.concatenate([(J[:, None] + offs[None]).reshape(-1, 3), J[[0, 0, 15, 15]] + rng.normal(0, 0.05, (4, 3))])
+    nv = len(V)
+    Jreg = np.zeros((24, nv))
+    weights = np.zeros((nv, 24))
+    for j in range(24):
+        Jreg[j, j * per_joint:(j + 1) * per_joint] = 1.0 / per_joint
+        weights[j * per_joint:(j + 1) * per_joint, j] = 1.0
+    weights[24 * per_joint:, [0, 0, 15, 15]] = 0
+    weights[np.arange(24 * per_joint, nv), [0, 0, 15, 15]] = 1.0
+    shapedirs = rng.normal(0, 0.01, (nv, 3, 10))
+    posedirs = rng.normal(0, 1e-3, (nv, 3, 207))
+    kintree = np.array([[4294967295] + SMPL_PARENTS[1:], list(range(24))], dtype=np.int64)
+    faces = np.array([[i, i + 1, i + 2] for i in range(0, nv - 2, 3)], dtype=np.int64)
+    data = dict(v_template=V, shapedirs=shapedirs, posedirs=posedirs, J_regressor=Jreg, weights=weights,
+                kintree_table=kintree, f=faces)
+    if str(path).endswith(".npz"):
+        np.savez(path, **data)
+    else:
+        with open(path, "wb") as fh:
+            pickle.dump(data, fh)
+    return path

@@ -135,3 +135,34 @@ def test_help_on_every_command(command, capsys):
     if command == ["lift"]:
         for opt in ("--camera", "--format", "--person", "--out", "--export", "--fps", "--steps", "--device", "--quiet"):
             assert opt in out
+
+
+def test_lift_foot_lock_and_smpl_fit(inputs, tmp_path, capsys):
+    pytest.importorskip("smplx", reason="smplx not installed (optional extra 'smpl')")
+    from helpers import tiny_smpl_model
+
+    folder, cam, _ = inputs
+    models = tmp_path / "smpl"
+    models.mkdir()
+    tiny_smpl_model(models / "SMPL_NEUTRAL.npz")
+    out = tmp_path / "out"
+    rc = main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--export", "json", "--steps", "2",
+               "--fps", "30", "--foot-lock", "--smpl", str(models)])
+    assert rc == 0
+    assert "smpl: mean joint distance" in capsys.readouterr().out
+    d = json.loads((out / "lifted.json").read_text())
+    assert d["metadata"]["foot_lock"] is True
+    z = np.load(out / "smpl.npz")
+    assert z["body_pose"].shape == (T, 69) and z["transl"].shape == (T, 3) and z["joints"].shape == (T, 22, 3)
+    assert np.isfinite(z["joints"]).all() and str(z["gender"]) == "neutral"
+
+
+def test_lift_smpl_missing_model_fails_before_lifting(inputs, tmp_path, capsys):
+    pytest.importorskip("smplx", reason="smplx not installed (optional extra 'smpl')")
+    folder, cam, _ = inputs
+    out = tmp_path / "out"
+    rc = main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--steps", "2", "--smpl", str(tmp_path)])
+    assert rc == 2
+    err = capsys.readouterr().err
+    assert "SMPL_NEUTRAL" in err and "smpl.is.tue.mpg.de" in err
+    assert not out.exists()

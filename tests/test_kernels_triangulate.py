@@ -80,3 +80,4 @@ def test_public_fast_backend_broadcasts_shared_cameras(seed):
     fast = triangulate(uv, P, w.reshape(3, 4, 3), backend="fast")
     ref = triangulate(uv, P, w.reshape(3, 4, 3), backend="reference")
     torch.testing.assert_close(fast, ref, atol=1e-8, rtol=1e-8)
+

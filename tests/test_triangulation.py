@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from helpers import points_near, random_rig
 from mocap_fast import triangulate
 from mocap_fast.reference.camera import project, projection_matrix
-from mocap_fast.reference.triangulation import dlt_rows, triangulate_dlt
+from mocap_fast.reference.triangulation import dlt_rows, triangulate_dlt, triangulation_angle
 
 seeds = st.integers(0, 2**31 - 1)
 
@@ -88,3 +88,40 @@ def test_public_rejects_bad_arguments(pts, proj, weights, name):
     backend = "gpu" if name == "backend" else "auto"
     with pytest.raises(ValueError, match=f"^{name}"):
         triangulate(pts, proj, weights, backend=backend)
+
+
+def _angle_between_centres(X, K, T):
+    C = [-(T[v, :3, :3].T @ T[v, :3, 3]) for v in range(T.shape[0])]
+    a, b = (X - C[0]), (X - C[1])
+    return torch.rad2deg(torch.arccos((a * b).sum(-1) / (a.norm(dim=-1) * b.norm(dim=-1))))
+
+
+@given(st.integers(0, 2**31 - 1), st.sampled_from(["reference", "fast"]))
+def test_return_angle_is_the_ray_angle_and_flags_degenerate_points(seed, backend):
+    """``return_angle``: the angle between the two rays (checked against camera centres, 1e-6 deg);
+    a 1 mm baseline gives < 0.1 deg (exact observations: with noise, near-parallel rays can put the
+    estimate anywhere, close to the cameras included), a zero-weight view leaves only the coincident
+    views, a point behind a camera gives 0."""
+    gen = torch.Generator().manual_seed(seed)
+    K, T, _ = random_rig(gen, 2)
+    X = points_near(gen, (7,))
+    uv = project(X[None].expand(2, 7, 3), K, T).transpose(0, 1)
+    P = projection_matrix(K, T)
+    Xt, ang = triangulate(uv, P, backend=backend, return_angle=True)
+    assert ang.dtype == torch.float64 and ang.shape == (7,)
+    torch.testing.assert_close(ang, _angle_between_centres(Xt.double(), K, T), atol=1e-6, rtol=0)
+    assert (ang > 10).all()  # random_rig spreads views by >= ~20 degrees
+    near = T.clone()
+    near[1] = T[0].clone()
+    near[1, 0, 3] += 1e-3
+    uv_n = project(X[None].expand(2, 7, 3), K, near).transpose(0, 1)
+    _, ang_n = triangulate(uv_n.numpy(), projection_matrix(K, near).numpy(), backend=backend, return_angle=True)
+    assert isinstance(ang_n, np.ndarray) and (ang_n < 0.1).all()
+    w = torch.tensor([[1.0, 0.0, 1.0]]).expand(7, 3)
+    K3, T3 = torch.cat([K, K[:1]]), torch.cat([T, T[:1]])
+    T3[2, 0, 3] += 1e-3
+    uv3 = project(X[None].expand(3, 7, 3), K3, T3).transpose(0, 1)
+    _, ang_w = triangulate(uv3, projection_matrix(K3, T3), weights=w, backend=backend, return_angle=True)
+    assert (ang_w < 0.1).all()  # only the two coincident views count
+    C0 = -(T[0, :3, :3].T @ T[0, :3, 3])
+    assert (triangulation_angle(2 * C0 - X, P) == 0).all()  # mirrored through camera 0's centre: behind it

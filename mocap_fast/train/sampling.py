@@ -6,12 +6,14 @@ focal length, landscape or portrait image) with the person in frame, and by the 
 of :mod:`mocap_fast.rig` built the way :func:`mocap_fast.lift` builds it (from the 2D ground
 estimate), plus random jitter. The observed view gets detector-like corruption (2D noise,
 dropped joints). Everything is in the canonical frame (input camera above the origin, yaw 0).
+Samples where a camera does not see the whole person (a joint closer than ``MIN_VIEW_DEPTH`` or
+beyond ``MAX_CANVAS``) are drawn again: their targets would be meaningless (up to 1e11).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 import torch
@@ -24,6 +26,10 @@ from ..reference.representation import Standardizer, encode
 from ..rig import ground_positions, person_area, virtual_rig
 
 IMAGE_SIZES = ((1920, 1080), (1280, 720), (1080, 1920), (720, 1280), (1440, 1080), (1080, 1080))
+MIN_VIEW_DEPTH = 0.5
+"""Metres: every joint must lie at least this far in front of every camera of a training sample."""
+MAX_CANVAS = 3.0
+"""Every joint's canvas coordinates (the image spans [-1, 1]) must lie within this bound in every view."""
 
 
 @dataclass
@@ -207,8 +213,17 @@ def make_batch(
     K, Tw, size = virtual_rig(K0, T0, size0, centre, radius, jitter)
     K_g = normalized_intrinsics(K, size)
     V = K.shape[1]
-    g = project(X[:, None].expand(-1, V, -1, -1, -1).reshape(batch_size, V, -1, 3), K_g, Tw)
-    g = g.reshape(batch_size, V, T, -1, 2)
+    Xv = X[:, None].expand(-1, V, -1, -1, -1).reshape(batch_size, V, -1, 3)
+    g = project(Xv, K_g, Tw).reshape(batch_size, V, T, -1, 2)
+    depth = (Xv @ Tw[..., :3, :3].transpose(-1, -2) + Tw[..., None, :3, 3])[..., 2]
+    seen = (depth.amin((1, 2)) > MIN_VIEW_DEPTH) & (g.abs().flatten(1).amax(1) < MAX_CANVAS)
     g_obs, _ = observe(kp, conf, size0, stats.to("cpu", torch.float64))
     pm = ground_pointmap(K, Tw, size, cfg.pointmap_res) if cfg.use_pointmap else torch.zeros(batch_size, V, 1, 1, 3)
-    return Batch(encode(g).float(), g_obs.float(), conf.float(), K_g.float(), Tw.float(), pm.float(), X.float())
+    batch = Batch(encode(g).float(), g_obs.float(), conf.float(), K_g.float(), Tw.float(), pm.float(), X.float())
+    if bool(seen.all()):
+        return batch
+    # a virtual camera that does not see the whole person (a far-off ground estimate put the rig
+    # elsewhere): its targets are meaningless, so such samples are drawn again
+    keep = Batch(*(getattr(batch, f.name)[seen] for f in fields(Batch)))
+    more = make_batch(clips, int((~seen).sum()), cfg, stats, rng, aug)
+    return Batch(*(torch.cat([getattr(keep, f.name), getattr(more, f.name)]) for f in fields(Batch)))
