@@ -10,6 +10,9 @@ Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of eve
 - ``cuda view attention G x H x 4 x Dh``: ``scaled_dot_product_attention`` (what the model
   runs otherwise) vs the Triton 4-token kernel, float32 and bfloat16, on the model's head-split
   (strided) views.
+- ``cuda posterior step B x 4 x T x 46``: the reference ``posterior_step`` with ``world_noise``
+  (rotated noise materialised) vs the 3D noise draw + the fused Triton step
+  (``kernels/posterior_triton.py``): what one full-schedule sampler step costs besides the network.
 
 Every timed call ends with ``torch.cuda.synchronize()``. Run:
 ``python -m pytest bench/test_bench_triton.py --benchmark-only``.
@@ -102,3 +105,33 @@ def test_view_attention_cuda(benchmark, size, dtype, impl):
         fn = lambda: view_attention_forward(q, k, v)  # noqa: E731
     with torch.no_grad():
         _timed(benchmark, fn)
+
+
+# ---------------------------------------------------------------------------------- posterior step
+POST_SIZES = [(16, 64), (256, 64), (1024, 120)]  # clips B, frames T
+
+
+@pytest.mark.parametrize("size", POST_SIZES, ids=[f"B{b}xT{t}" for b, t in POST_SIZES])
+@pytest.mark.parametrize("impl", ["reference", "triton"])
+def test_posterior_step_cuda(benchmark, size, impl):
+    from mocap_fast.kernels.posterior_triton import posterior_step_triton
+    from mocap_fast.reference.diffusion import (
+        cosine_schedule, posterior_coefficients, posterior_step, world_noise, world_noise_samples,
+    )
+
+    B, T = size
+    C = 46
+    gen = torch.Generator(device=DEV).manual_seed(0)
+    x_t = torch.randn(B, V, T, C, generator=gen, device=DEV)
+    x0 = torch.randn(B, V, T, C, generator=gen, device=DEV)
+    R = torch.linalg.qr(torch.randn(B, V, 3, 3, generator=gen, device=DEV))[0]
+    sched = cosine_schedule(100)
+    benchmark.group = f"cuda posterior step {B} x {V} x {T} x {C}"
+    benchmark.extra_info.update(impl=impl, clips=B, frames=T, device=torch.cuda.get_device_name())
+    if impl == "reference":
+        fn = lambda: posterior_step(x_t, x0, 50, world_noise(R, (B, T, C), gen), sched)  # noqa: E731
+    else:
+        def fn():
+            n = world_noise_samples((B, T, C), gen, R.dtype, DEV)
+            return posterior_step_triton(x_t, x0, n, R, *posterior_coefficients(sched, 50))
+    _timed(benchmark, fn)

@@ -86,7 +86,6 @@ def machine_lines() -> list[str]:
 
 def render_run(title: str, data: dict, before, after, took: float) -> tuple[list[str], list[str]]:
     """Markdown lines of one bench run, and its target verdicts."""
-    cores = os.cpu_count() or 1
     groups: dict[str, dict[str, dict]] = defaultdict(dict)
     for b in data["benchmarks"]:
         groups[b["group"]][b["extra_info"]["impl"]] = b
@@ -98,14 +97,6 @@ def render_run(title: str, data: dict, before, after, took: float) -> tuple[list
         f"load average (1/5/15 min) before {before}, after {after}.",
         "",
     ]
-    idle = (before or (0,))[0]
-    if idle > 0.5 * cores:
-        lines += [
-            f"**Other work was running** (1-minute load {idle:.2f} on {cores} cores before the run started), so "
-            "absolute times are pessimistic and noisy; the implementations of a group ran back to back under "
-            "the same conditions.",
-            "",
-        ]
     verdicts = []
     for group in sorted(groups, key=_group_key):
         impls = groups[group]
@@ -172,6 +163,19 @@ LIFT_NOTES = [
 ]
 
 
+def load_note(before) -> list[str]:
+    """Whether other work ran: judged by the 1-minute load before the *first* run (later runs'
+    "before" loads include the previous runs' own work)."""
+    cores = os.cpu_count() or 1
+    idle = (before or (0.0,))[0]
+    if idle > 0.5 * cores:
+        return [f"**Other work was running** (1-minute load {idle:.2f} on {cores} cores before the first run), so "
+                "absolute times are pessimistic and noisy; the implementations of a group ran back to back under "
+                "the same conditions.", ""]
+    return [f"1-minute load {idle:.2f} on {cores} cores before the first run; the later runs' load averages "
+            "include the previous runs' own work.", ""]
+
+
 def render(runs: list[tuple[str, dict, tuple, tuple, float]]) -> str:
     lines = [
         "# Benchmarks: CPU kernels (issue 5) and lift() end to end (issue 4)",
@@ -183,6 +187,7 @@ def render(runs: list[tuple[str, dict, tuple, tuple, float]]) -> str:
         "",
         *machine_lines(),
         "",
+        *load_note(runs[0][2] if runs else None),
     ]
     verdicts = []
     body = []

@@ -12,7 +12,7 @@ from typing import Any
 
 import torch
 
-from ._arrays import as_tensor, check_finite, check_positive, like_input
+from ._arrays import as_tensor, check_positive, like_input
 from .backends import BACKENDS
 from .grounding import ground_anchor
 from .joints import get_format, to_smpl22

@@ -25,7 +25,9 @@ from .model.io import LoadedModel
 from .model.network import Conditions
 from .reference.camera import project, projection_matrix
 from .reference.consistency import consistency_step
-from .reference.diffusion import Schedule, cosine_schedule, ddim_step, posterior_step, world_noise
+from .reference.diffusion import (
+    Schedule, cosine_schedule, ddim_step, posterior_coefficients, posterior_step, world_noise, world_noise_samples,
+)
 from .reference.representation import decode, encode
 
 
@@ -75,14 +77,40 @@ def step_plan(num_train_steps: int, steps: int | None) -> list[int]:
     return sorted(set(idx), reverse=True)
 
 
-def _advance(x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule) -> torch.Tensor:
+def _advance(
+    x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule, fused: bool = False
+) -> torch.Tensor:
+    """Next sample: the DDPM posterior step with world-consistent noise on the full schedule (the
+    fused Triton kernel when ``fused`` and CUDA; same numbers from the same generator), else DDIM."""
     s = plan[i]
     full = len(plan) == sched.num_steps
     if full:
-        noise = world_noise(R, (x.shape[0], x.shape[2], x.shape[3]), gen).to(x.dtype) if s > 0 else None
-        return posterior_step(x, x0, s, noise, sched) if s > 0 else x0
+        if s == 0:
+            return x0
+        shape = (x.shape[0], x.shape[2], x.shape[3])
+        kernel = _triton_posterior(x.device) if fused else None
+        if kernel is not None:
+            n = world_noise_samples(shape, gen, R.dtype, R.device)
+            return kernel(x, x0, n, R, *posterior_coefficients(sched, s))
+        return posterior_step(x, x0, s, world_noise(R, shape, gen).to(x.dtype), sched)
     prev = plan[i + 1] if i + 1 < len(plan) else -1
     return ddim_step(x, x0, s, prev, None, sched)
+
+
+_TRITON_POSTERIOR: list = []
+
+
+def _triton_posterior(device: torch.device):
+    """``kernels/posterior_triton.py``'s launcher for CUDA tensors (imported on first use), else ``None``."""
+    if device.type != "cuda":
+        return None
+    if not _TRITON_POSTERIOR:
+        try:
+            from .kernels.posterior_triton import posterior_step_triton
+        except Exception:  # no / broken Triton: the PyTorch path
+            posterior_step_triton = None
+        _TRITON_POSTERIOR.append(posterior_step_triton)
+    return _TRITON_POSTERIOR[0]
 
 
 def _initial(problem: Problem, model: LoadedModel, gen: torch.Generator) -> torch.Tensor:
@@ -187,5 +215,5 @@ def sample_fast(
         t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
         x0 = net(x, t, cond, cache=cache)
         x0c, X = fast_consistency(x0, problem, model, P, backend)
-        x = _advance(x, x0c.float(), plan, i, R, gen, sched)
+        x = _advance(x, x0c.float(), plan, i, R, gen, sched, fused=backend != "reference")
     return X

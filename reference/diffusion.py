@@ -68,12 +68,21 @@ def world_noise(
     Returns:
         ``[B, V, T, C]`` noise in the rotations' dtype and device.
     """
+    n = world_noise_samples(shape, generator, rotations.dtype, rotations.device)
+    cam = torch.einsum("bvij,btkj->bvtki", rotations, n)
+    return cam[..., :2].flatten(-2)
+
+
+def world_noise_samples(
+    shape: tuple[int, ...], generator: torch.Generator | None = None, dtype: torch.dtype = torch.float32,
+    device: torch.device | str | None = None,
+) -> torch.Tensor:
+    """The 3D standard normal samples ``[B, T, C / 2, 3]`` that :func:`world_noise` rotates into
+    the views (drawn first, so fused kernels given these samples reproduce it exactly)."""
     B, T, C = shape
     if C % 2:
         raise ValueError(f"shape: channel count must be even, got {C}")
-    n = torch.randn(B, T, C // 2, 3, generator=generator, dtype=rotations.dtype, device=rotations.device)
-    cam = torch.einsum("bvij,btkj->bvtki", rotations, n)
-    return cam[..., :2].flatten(-2)
+    return torch.randn(B, T, C // 2, 3, generator=generator, dtype=dtype, device=device)
 
 
 def q_sample(x0: torch.Tensor, step: torch.Tensor, noise: torch.Tensor, sched: Schedule) -> torch.Tensor:
@@ -98,12 +107,20 @@ def posterior_step(
         x_t: ``[...]`` current sample at ``step``; x0_pred: ``[...]`` model prediction;
         step: current step index; noise: ``[...]`` standard (world-consistent) noise.
     """
-    c1 = float(sched.posterior_mean_coef1[step])
-    c2 = float(sched.posterior_mean_coef2[step])
+    c1, c2, sigma = posterior_coefficients(sched, step)
     mean = c1 * x0_pred + c2 * x_t
     if step == 0:
         return mean
-    return mean + math.exp(0.5 * float(sched.posterior_log_variance[step])) * noise
+    return mean + sigma * noise
+
+
+def posterior_coefficients(sched: Schedule, step: int) -> tuple[float, float, float]:
+    """``(c1, c2, sigma)`` of step ``step``: posterior mean ``c1 x0 + c2 x_t``, standard deviation ``sigma``."""
+    return (
+        float(sched.posterior_mean_coef1[step]),
+        float(sched.posterior_mean_coef2[step]),
+        math.exp(0.5 * float(sched.posterior_log_variance[step])),
+    )
 
 
 def ddim_step(

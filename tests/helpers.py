@@ -76,3 +76,20 @@ def tiny_smpl_model(path, per_joint=4, seed=0):
         with open(path, "wb") as fh:
             pickle.dump(data, fh)
     return path
+
+
+def tiny_random_model():
+    """A ``TINY``-config multi-view model with random (seeded) weights and unit-ish statistics:
+    fast enough for lift() tests on the CPU, meaningless output."""
+    from mocap_fast.model.config import TINY
+    from mocap_fast.model.io import LoadedModel
+    from mocap_fast.model.network import MotionDenoiser
+    from mocap_fast.reference.representation import Standardizer
+
+    torch.manual_seed(0)
+    net = MotionDenoiser(TINY).eval()
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(0.05 * torch.randn_like(p))
+    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
+    return LoadedModel(net, stats, {"name": "tiny-random"})

@@ -6,27 +6,17 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 import mocap_fast.lift as lift_mod
+from helpers import tiny_random_model
 from mocap_fast import Camera
 from mocap_fast.lift import MAX_DISTANCE, VIEW_MARGIN, lift
-from mocap_fast.model.config import TINY
-from mocap_fast.model.io import LoadedModel
-from mocap_fast.model.network import MotionDenoiser
-from mocap_fast.reference.representation import Standardizer
 from test_lift import CAM, walk
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.manual_seed(0)
-    net = MotionDenoiser(TINY).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
-    return LoadedModel(net, stats, {"name": "tiny-random"})
+    return tiny_random_model()
 
 
 def sane(res, cam=CAM):

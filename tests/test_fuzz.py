@@ -13,12 +13,11 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from helpers import tiny_random_model
 from mocap_fast import Camera, triangulate
 from mocap_fast.lift import lift
 from mocap_fast.metrics import evaluate
-from mocap_fast.model.config import TINY
 from mocap_fast.model.io import LoadedModel, load_model, save_model
-from mocap_fast.model.network import MotionDenoiser
 from mocap_fast.reference.representation import Standardizer
 from test_lift import CAM, walk
 
@@ -30,13 +29,7 @@ FUZZ = settings(
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.manual_seed(0)
-    net = MotionDenoiser(TINY).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
-    return LoadedModel(net, stats, {"name": "tiny-random"})
+    return tiny_random_model()
 
 
 def call(fn, *args, **kwargs):

@@ -372,3 +372,55 @@ def test_model_view_attention_uses_the_kernel_in_inference(device, monkeypatch):
             with torch.enable_grad():
                 layer(x)  # training with gradients: PyTorch path
             assert len(calls) == 1
+
+
+# ---------------------------------------------------------------- posterior step
+
+
+@contextlib.contextmanager
+def posterior_module(device: str):
+    """``kernels/posterior_triton.py``: the library's module on CUDA, an interpreted copy on CPU."""
+    if device == "cuda":
+        from mocap_fast.kernels import posterior_triton
+
+        yield posterior_triton
+        return
+    with _interpret_env():
+        if "posterior_triton" not in _interpreted:
+            spec = importlib.util.spec_from_file_location("_interpreted_posterior_triton", KERNEL_DIR / "posterior_triton.py")
+            mod = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(mod)
+            _interpreted["posterior_triton"] = mod
+        yield _interpreted["posterior_triton"]
+
+
+@pytest.mark.parametrize("device", DEVICES)
+@settings(max_examples=10)
+@given(seed=seeds, B=st.integers(1, 3), T=st.integers(1, 40), step=st.integers(1, 99))
+def test_posterior_step_matches_reference(device, seed, B, T, step):
+    """The fused step equals ``posterior_step(x_t, x0, s, world_noise(R))`` given the same generator:
+    float32 ``atol 1e-5`` (values ~N(0, 1)); the kernel's grid also covers T * C / 2 beyond one block."""
+    from mocap_fast.reference.camera import look_rotation
+    from mocap_fast.reference.diffusion import cosine_schedule, posterior_coefficients, posterior_step, world_noise, world_noise_samples
+
+    V, C = 4, 46
+    gen = torch.Generator().manual_seed(seed)
+    x_t = torch.randn(B, V, T, C, generator=gen)
+    x0 = torch.randn(B, V, T, C, generator=gen)
+    ang = torch.rand(B, V, 3, generator=gen, dtype=torch.float64) * 6.3 - 3.15
+    R = look_rotation(ang[..., 0], ang[..., 1], ang[..., 2]).float()
+    sched = cosine_schedule(100)
+    ref = posterior_step(x_t, x0, step, world_noise(R, (B, T, C), torch.Generator().manual_seed(seed + 1)), sched)
+    n = world_noise_samples((B, T, C), torch.Generator().manual_seed(seed + 1), R.dtype)
+    with posterior_module(device) as mod:
+        out = mod.posterior_step_triton(x_t.to(device), x0.to(device), n.to(device), R.to(device),
+                                        *posterior_coefficients(sched, step))
+    assert out.shape == ref.shape and out.dtype == torch.float32
+    torch.testing.assert_close(out.cpu(), ref, atol=1e-5, rtol=0)
+
+
+def test_posterior_step_rejects_bad_shapes():
+    with posterior_module("cpu") as mod:
+        with pytest.raises(ValueError, match="noise3d"):
+            mod.posterior_step_triton(torch.zeros(1, 4, 3, 46), torch.zeros(1, 4, 3, 46), torch.zeros(1, 3, 22, 3),
+                                      torch.zeros(1, 4, 3, 3), 1.0, 0.0, 0.0)

@@ -4,23 +4,14 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import tiny_random_model
 from mocap_fast import Camera
 from mocap_fast.lift import lift
-from mocap_fast.model.config import TINY
-from mocap_fast.model.io import LoadedModel
-from mocap_fast.model.network import MotionDenoiser
-from mocap_fast.reference.representation import Standardizer
 
 
 @pytest.fixture(scope="module")
 def tiny():
-    torch.manual_seed(0)
-    net = MotionDenoiser(TINY).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
-    return LoadedModel(net, stats, {"name": "tiny-random"})
+    return tiny_random_model()
 
 
 def walk(T=24, yaw=0.0, offset=(0.0, -5.0)):

@@ -11,25 +11,17 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 
 import mocap_fast.lift as lift_mod
+from helpers import tiny_random_model
 from mocap_fast.lift import _windows, lift
 from mocap_fast.model.config import TINY
 from mocap_fast.model.io import LoadedModel
-from mocap_fast.model.network import MotionDenoiser
-from mocap_fast.reference.representation import Standardizer
 from test_lift import CAM, walk
 
 
 def make_tiny() -> LoadedModel:
-    torch.manual_seed(0)
-    net = MotionDenoiser(TINY).eval()
-    with torch.no_grad():
-        for p in net.parameters():
-            p.add_(0.05 * torch.randn_like(p))
-    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
-    return LoadedModel(net, stats, {"name": "tiny-random"})
+    return tiny_random_model()
 
 
 @pytest.fixture(scope="module")

@@ -191,7 +191,6 @@ def fit_skeleton(joints: np.ndarray) -> Skeleton:
     smpl_index: list[int] = []
     G_list: list[np.ndarray] = []  # global rotations (T, 3, 3) per node
     node_of: dict[int, int] = {}
-    aim_of: dict[int, tuple[int, np.ndarray]] = {}  # node -> (child SMPL joint it aims, rest dir)
 
     def add(name: str, parent: int, offset: np.ndarray, smpl: int) -> int:
         names.append(name)

@@ -32,7 +32,7 @@ from ..model.io import LoadedModel, atomic_save, load_model, save_model
 from ..model.network import Conditions, MotionDenoiser
 from ..reference.diffusion import cosine_schedule, q_sample, world_noise
 from ..reference.representation import Standardizer
-from .sampling import Augment, Batch, make_batch
+from .sampling import Batch, make_batch
 
 log = logging.getLogger("mocap_fast.train")
 
@@ -231,7 +231,7 @@ class Trainer:
         if self.rank != 0:
             return
         save_model(self.model(), self.out / "last.safetensors")
-        opt_tensors, opt_meta = {}, []
+        opt_tensors = {}
         for i, (p, st) in enumerate(((p, self.opt.state[p]) for p in self.net.parameters())):
             for k, v in st.items():
                 opt_tensors[f"{i}.{k}"] = v.detach().cpu() if torch.is_tensor(v) else torch.tensor(v)
