@@ -163,6 +163,23 @@ LIFT_NOTES = [
 ]
 
 
+def render_memory(title: str, data: dict, before, after, took: float) -> tuple[list[str], list[str]]:
+    """Markdown lines of the memory run (``bench/test_bench_memory.py``): one row per case."""
+    lines = [f"## {title}", "", f"run took {took:.0f} s; load average (1/5/15 min) before {before}, after {after}.", "",
+             "| case | lift() time | peak RSS growth during lift() | process peak RSS | CUDA peak allocated |",
+             "|---|---|---|---|---|"]
+    for b in data["benchmarks"]:
+        e = b["extra_info"]
+        cuda = "-" if e.get("cuda_peak_mib") is None else f"{e['cuda_peak_mib']:.0f} MiB"
+        lines.append(f"| {e['impl']} | {fmt_time(e['seconds'])} | {e['rss_growth_mib']:.0f} MiB | "
+                     f"{e['rss_peak_mib']:.0f} MiB | {cuda} |")
+    lines += ["", "Windows (64 frames, stride 32) are sampled at most `max_batch_windows=64` per network call: "
+              "the 10 s clip is one call of 9 windows, the 10-minute clip 9 calls of up to 64 of its 562 windows, "
+              "so its growth is one 64-window call's activations plus the clip's own arrays, not 62 times the "
+              "10 s clip's.", ""]
+    return lines, []
+
+
 def load_note(before) -> list[str]:
     """Whether other work ran: judged by the 1-minute load before the *first* run (later runs'
     "before" loads include the previous runs' own work)."""
@@ -178,7 +195,7 @@ def load_note(before) -> list[str]:
 
 def render(runs: list[tuple[str, dict, tuple, tuple, float]]) -> str:
     lines = [
-        "# Benchmarks: CPU kernels (issue 5) and lift() end to end (issue 4)",
+        "# Benchmarks: CPU kernels (issue 5), lift() end to end (issue 4) and its memory (issue 8)",
         "",
         f"Written by `python bench/write_results.py` on {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}. "
         "Medians over `benchmark.pedantic` rounds (one call per round, warm-up excluded).",
@@ -192,7 +209,8 @@ def render(runs: list[tuple[str, dict, tuple, tuple, float]]) -> str:
     verdicts = []
     body = []
     for run_ in runs:
-        l, v = render_run(*run_)
+        is_memory = any("rss_growth_mib" in b["extra_info"] for b in run_[1]["benchmarks"])
+        l, v = render_memory(*run_) if is_memory else render_run(*run_)
         body += l
         verdicts += v
     lines += ["## Issue 5 targets", "", *verdicts, "", *body, *NOTES, *LIFT_NOTES]
@@ -236,6 +254,8 @@ def main() -> None:
         runs.append(("One thread (torch and numba)", data, before, after, took))
     data, before, after, took = run(extra, bench="test_bench_lift.py")
     runs.append(("lift() on a 10 s clip, default threads", data, before, after, took))
+    data, before, after, took = run(extra, bench="test_bench_memory.py")
+    runs.append(("lift() memory: 10 s vs 10-minute clip (10 DDIM steps, default threads)", data, before, after, took))
     text = render(runs)
     (HERE / "RESULTS.md").write_text(text)
     print(text)
