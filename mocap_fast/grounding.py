@@ -5,12 +5,22 @@ a depth, and a small relative error in it (a few percent at 5-10 m) is most of t
 error. The world's ground plane (y = 0) is known, and people keep a foot on it most of the
 time. Scaling the motion about the input camera's centre moves every joint along its own ray,
 so the observed view's reprojection is unchanged; the one scale per window that makes the median
-height of the lowest foot joint equal that of real motion capture is the anchor. Windows where the camera is not well above the feet (too little leverage) are left alone.
+height of the lowest foot joint equal that of real motion capture is the anchor
+(:func:`ground_anchor`). Windows where the camera is not well above the feet (too little
+leverage) are left alone.
+
+After the windows are blended, :func:`smooth_ground_anchor` refines the depth per frame: the
+scale that puts each frame's lowest foot joint at the contact height, filtered over time by a
+running median (``MEDIAN_FRAMES``: frames with both feet off the ground do not pull the body down)
+and a Hann window (``SMOOTH_FRAMES``: no added acceleration). Chosen on the val split and checked
+on train clips (15 + 18 clips, 10 DDIM steps): Abs-MPJPE 300 -> 219 mm and 371 -> 300 mm,
+foot sliding and W-MPJPE down, PA-MPJPE unchanged, Accel unchanged on val.
 """
 
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """SMPL-22 ankles and feet."""
@@ -23,6 +33,10 @@ MIN_LEVER = 0.3
 """Metres: the least camera height above the feet for which the anchor is applied."""
 SCALE_RANGE = (0.6, 1.6)
 """Scales outside this range are clamped: the anchor corrects depth, it does not invent it."""
+MEDIAN_FRAMES = 31
+"""Frames (at 30 fps: about 1 s) of the running median of the per-frame scale."""
+SMOOTH_FRAMES = 15
+"""Frames (about 0.5 s) of the Hann window smoothing the median-filtered scale."""
 
 
 def ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -44,3 +58,39 @@ def ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Ten
     scale = scale.clamp(*SCALE_RANGE)
     c = centre[:, None, None, :]
     return c + scale[:, None, None, None] * (joints - c), scale
+
+
+def smooth_ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Scale each frame about its camera centre so the feet meet the ground, smoothly over time.
+
+    Per frame ``t`` the scale ``k_t = (c_y - CONTACT_HEIGHT) / (c_y - low_t)`` puts the lowest foot
+    joint at the contact height (``k_t = 1`` where the camera is less than ``MIN_LEVER`` above the
+    feet); ``k`` is then running-median filtered over ``MEDIAN_FRAMES``, smoothed with a Hann window
+    of ``SMOOTH_FRAMES`` (edges replicated) and clamped to ``SCALE_RANGE``.
+
+    Args:
+        joints: ``[N, T, 22, 3]`` world joints (y up, ground y = 0) at 30 fps, metres.
+        centre: ``[N, 3]`` the observing camera's centre, metres.
+
+    Returns:
+        ``(anchored [N, T, 22, 3], scale [N, T])``.
+    """
+    N, T = joints.shape[:2]
+    low = joints[..., FOOT_JOINTS, 1].amin(-1)  # [N, T]
+    cy = centre[:, 1:2]
+    lever = cy - low
+    ok = lever >= MIN_LEVER
+    k = torch.where(ok, (cy - CONTACT_HEIGHT) / torch.where(ok, lever, torch.ones_like(lever)), torch.ones_like(lever))
+    k = _running_median(k.double(), MEDIAN_FRAMES)
+    w = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=k.dtype)[1:-1]
+    k = F.conv1d(F.pad(k[:, None], (SMOOTH_FRAMES // 2, SMOOTH_FRAMES // 2), mode="replicate"), (w / w.sum())[None, None])[:, 0]
+    k = k.clamp(*SCALE_RANGE).to(joints.dtype)
+    c = centre[:, None, None, :]
+    return c + k[..., None, None] * (joints - c), k
+
+
+def _running_median(x: torch.Tensor, width: int) -> torch.Tensor:
+    """Centred running median of ``x [N, T]`` over ``width`` (odd) samples, edges replicated."""
+    h = width // 2
+    padded = F.pad(x[:, None], (h, h), mode="replicate")[:, 0]
+    return padded.unfold(-1, width, 1).median(-1).values

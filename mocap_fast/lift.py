@@ -14,7 +14,7 @@ import torch
 
 from ._arrays import as_tensor, check_positive, like_input
 from .backends import BACKENDS
-from .grounding import ground_anchor
+from .grounding import ground_anchor, smooth_ground_anchor
 from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
 from .observation import observe
@@ -238,8 +238,9 @@ def lift(
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
         model: a :class:`~mocap_fast.model.io.LoadedModel`, a path to a model file, or ``None``
             for the packaged default.
-        anchor: scale each window about the input camera so the feet meet the ground plane
-            (:mod:`mocap_fast.grounding`); keeps the observed view's reprojection, fixes depth.
+        anchor: scale each window, then each frame (smoothly over time), about the input camera so
+            the feet meet the ground plane (:mod:`mocap_fast.grounding`); keeps the observed view's
+            reprojection, fixes depth.
         max_batch_windows: at most this many windows per network call, so memory stays bounded
             however long the clip. Clips with more windows use a seed derived from ``seed`` for the
             later calls (still deterministic; the output depends on this value for such clips).
@@ -337,6 +338,8 @@ def lift(
         log.info(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=2)
         X = _fill_failed(X, failed, g_obs, size0, K[:, 0], T0, kp, conf)
+    if anchor:
+        X, _ = smooth_ground_anchor(X, centre0)
     if T != T_in or abs(fps - MODEL_FPS) > 1e-6:
         X = _resample(X, MODEL_FPS, fps, T_in)
         conf = conf_in_22

@@ -111,10 +111,11 @@ def test_sampler_failures_are_repaired(tiny, monkeypatch, kind):
 
 def test_healthy_windows_cover_a_failed_one(tiny, monkeypatch):
     kp = CAM.project(walk(T=40))
-    ref = lift(kp, CAM, model=tiny, steps=2).joints
+    # anchor=False: the clip-level smooth anchor would couple frames across the window boundary
+    ref = lift(kp, CAM, model=tiny, steps=2, anchor=False).joints
     monkeypatch.setattr(lift_mod, "sample_fast", _corrupting("nan_window"))
     with pytest.warns(RuntimeWarning, match="degenerate geometry"):
-        res = lift(kp, CAM, model=tiny, steps=2)
+        res = lift(kp, CAM, model=tiny, steps=2, anchor=False)
     # window 0 = frames 0-15; frames 8-15 are also in window 1 and take its values alone
     assert np.isfinite(res.joints).all()
     assert np.abs(res.joints[16:] - ref[16:]).max() < 1e-9
