@@ -133,11 +133,12 @@ def cmd_lift(args) -> int:
 
         check_model(args.smpl, args.gender)  # fail before lifting
     res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
-               steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock)
+               steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock,
+               smooth=args.smooth)
     meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
                     person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps),
-                    foot_lock=bool(args.foot_lock))
+                    foot_lock=bool(args.foot_lock), smooth=float(args.smooth))
     out = Path(args.out)
     written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format)
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
@@ -295,6 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
+    lf.add_argument("--smooth", type=float, default=1.0, metavar="FRAMES",
+                    help="Gaussian temporal filter of the output, sigma in frames at 30 fps (default 1; 0 = off)")
     lf.add_argument("--foot-lock", action="store_true",
                     help="remove foot sliding during detected foot contacts (mocap_fast.footlock)")
     lf.add_argument("--smpl", default=None, metavar="MODEL_DIR",

@@ -39,6 +39,8 @@ MAX_OUTSIDE_FRACTION = 0.5
 """More than this fraction of a clip's observed joints outside the margin is an error (wrong camera?)."""
 MAX_BATCH_WINDOWS = 64
 """Windows per network call: memory stays bounded however long the clip (outputs aside)."""
+SMOOTH_FRAMES = 1.0
+"""Default ``smooth`` of :func:`lift`: Gaussian sigma in frames at 30 fps."""
 MAX_DISTANCE = 1000.0
 """Metres: output joints farther than this from the input camera (or non-finite) are treated as failed."""
 _default_models: dict[str, LoadedModel] = {}
@@ -223,6 +225,7 @@ def lift(
     anchor: bool = True,
     max_batch_windows: int = MAX_BATCH_WINDOWS,
     foot_lock: bool = False,
+    smooth: float = SMOOTH_FRAMES,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -246,6 +249,11 @@ def lift(
             later calls (still deterministic; the output depends on this value for such clips).
         foot_lock: remove foot sliding during detected foot contacts (:func:`mocap_fast.footlock.foot_lock`,
             default thresholds); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
+        smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
+            joints (``0`` = off, the authors' method unfiltered). The observed view is kept exactly
+            in every denoising step, so 2D detector noise reaches the output; the default 1 frame
+            removes most of it (val, 3 px noise: Accel 59 -> 13 mm/frame², PA-MPJPE 56.3 -> 52.2 mm)
+            for +0.3 mm PA-MPJPE on exact 2D.
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -263,6 +271,8 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
+    if not (isinstance(smooth, (int, float)) and math.isfinite(smooth) and 0 <= smooth <= 30):
+        raise ValueError(f"smooth: must be a number of frames in [0, 30], got {smooth!r}")
     fmt, kp_in, conf_in, batched, fps = _check_inputs(
         keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows
     )
@@ -340,6 +350,8 @@ def lift(
         X = _fill_failed(X, failed, g_obs, size0, K[:, 0], T0, kp, conf)
     if anchor:
         X, _ = smooth_ground_anchor(X, centre0)
+    if smooth > 0:
+        X = _gaussian_in_time(X, smooth)
     if T != T_in or abs(fps - MODEL_FPS) > 1e-6:
         X = _resample(X, MODEL_FPS, fps, T_in)
         conf = conf_in_22
@@ -358,6 +370,17 @@ def lift(
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
     out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
     return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), fps)
+
+
+def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
+    """``X [B, T, ...]`` filtered along T with a Gaussian of ``sigma`` frames (radius ``ceil(3 sigma)``,
+    edges replicated)."""
+    r = math.ceil(3 * sigma)
+    taps = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=X.dtype) / sigma) ** 2)
+    B, T = X.shape[:2]
+    flat = X.reshape(B, T, -1).transpose(1, 2).reshape(-1, 1, T)  # [B * D, 1, T]
+    out = torch.nn.functional.conv1d(torch.nn.functional.pad(flat, (r, r), mode="replicate"), (taps / taps.sum())[None, None])
+    return out.reshape(B, -1, T).transpose(1, 2).reshape(X.shape)
 
 
 def _foot_lock(X_world: torch.Tensor, fps: float, M: torch.Tensor) -> torch.Tensor:

@@ -140,3 +140,20 @@ def test_foot_lock_option_post_processes_world_joints(tiny):
     np.testing.assert_allclose(locked.joints, foot_lock(plain.joints, plain.fps)[0], atol=1e-6)
     np.testing.assert_allclose(CAM.to_camera(locked.joints), locked.joints_cam, atol=1e-6)
     np.testing.assert_allclose(locked.views_2d[0], CAM.project(locked.joints), atol=1e-4)
+
+
+def test_smooth_is_a_gaussian_in_time_of_the_unfiltered_output(tiny):
+    import torch as _torch
+
+    from mocap_fast.lift import _gaussian_in_time
+
+    kp = CAM.project(walk(T=40))
+    raw = lift(kp, CAM, model=tiny, steps=3, smooth=0).joints
+    out = lift(kp, CAM, model=tiny, steps=3).joints  # default smooth = 1 frame
+    ref = _gaussian_in_time(_torch.from_numpy(raw)[None], 1.0)[0].numpy()
+    np.testing.assert_allclose(out, ref, atol=1e-9)
+    line = _torch.linspace(0, 1, 50, dtype=_torch.float64)[None, :, None, None].expand(1, 50, 22, 3)
+    torch.testing.assert_close(_gaussian_in_time(line, 2.0)[:, 6:-6], line[:, 6:-6])  # keeps constant velocity
+    for bad in (-1.0, float("nan"), 100.0, "1"):
+        with pytest.raises(ValueError, match="smooth"):
+            lift(kp, CAM, model=tiny, steps=3, smooth=bad)
