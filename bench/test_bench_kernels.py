@@ -30,13 +30,13 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import points_near, random_rig
+from helpers import noisy_views, points_near, random_rig
 from mocap_fast import triangulate
 from mocap_fast.kernels.decode_numba import decode_numba
 from mocap_fast.kernels.reencode_numba import reencode_numba
 from mocap_fast.kernels.triangulate_numba import triangulate_numba
 from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
-from mocap_fast.reference.consistency import consistency_step, decode_views, reproject_encode
+from mocap_fast.reference.consistency import consistency_step, decode_observed, reproject_encode
 from mocap_fast.reference.representation import Standardizer, encode
 from mocap_fast.reference.triangulation import triangulate_dlt
 from mocap_fast.sampler import Problem, fast_consistency
@@ -64,13 +64,8 @@ def _rounds(seconds_per_call: float, budget: float = 3.0, lo: int = 3, hi: int =
 
 # --------------------------------------------------------------------------------------- triangulate
 def tri_data(n: int):
-    gen = torch.Generator().manual_seed(0)
-    K, Tw, _ = random_rig(gen, V)
-    X = points_near(gen, (n,))
-    uv = project(X[None].expand(V, n, 3), K, Tw).transpose(0, 1).contiguous()
-    uv = uv + torch.randn(uv.shape, generator=gen, dtype=torch.float64)  # 1 px noise
-    w = torch.rand(n, V, generator=gen, dtype=torch.float64) + 0.5
-    return uv, projection_matrix(K, Tw), w
+    uv, P, w, _ = noisy_views(0, V, n, 1.0, min_weight=0.5)  # 1 px noise
+    return uv.contiguous(), P, w
 
 
 TRI_SIZES = [1_000, 10_000, 100_000, 1_000_000]
@@ -153,13 +148,7 @@ def test_reencode(benchmark, clips, impl):
 
 
 def ref_decode(x0, stats, g_obs, conf, view0_weight=10.0):
-    g = decode_views(x0, stats)
-    observed = conf > 0
-    g0 = torch.where(observed[..., None], g_obs, g[:, 0])
-    g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
-    w = torch.ones(g.shape[:-1], dtype=g.dtype)
-    w[:, 0] = torch.where(observed, view0_weight * conf, torch.ones_like(conf))
-    return g, w
+    return decode_observed(x0, g_obs, conf, stats, view0_weight)
 
 
 @pytest.mark.parametrize("clips", CLIPS)

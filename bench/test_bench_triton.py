@@ -27,9 +27,8 @@ import torch.nn.functional as F
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: Triton benchmarks need a GPU")
 pytest.importorskip("triton", reason="triton cannot be imported")
 
-from helpers import points_near, random_rig  # noqa: E402
+from helpers import noisy_views  # noqa: E402
 from mocap_fast import triangulate  # noqa: E402
-from mocap_fast.reference.camera import project, projection_matrix  # noqa: E402
 from mocap_fast.reference.triangulation import triangulate_dlt  # noqa: E402
 
 V = 4
@@ -48,13 +47,8 @@ def _timed(benchmark, fn, rounds: int = 20):
 
 # --------------------------------------------------------------------------------------- triangulate
 def tri_data(n: int):
-    gen = torch.Generator().manual_seed(0)
-    K, Tw, _ = random_rig(gen, V)
-    X = points_near(gen, (n,))
-    uv = project(X[None].expand(V, n, 3), K, Tw).transpose(0, 1).contiguous()
-    uv = uv + torch.randn(uv.shape, generator=gen, dtype=torch.float64)  # 1 px noise
-    w = torch.rand(n, V, generator=gen, dtype=torch.float64) + 0.5
-    return uv.to(DEV), projection_matrix(K, Tw).to(DEV), w.to(DEV)
+    uv, P, w, _ = noisy_views(0, V, n, 1.0, min_weight=0.5)  # 1 px noise
+    return uv.contiguous().to(DEV), P.to(DEV), w.to(DEV)
 
 
 TRI_SIZES = [1_000, 10_000, 100_000, 1_000_000]

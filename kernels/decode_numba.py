@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from .triangulate_numba import CHUNK, _inverse_iteration, _smallest_eigvec, _symmetrize, launch
+from .triangulate_numba import CHUNK, _add_view, _solve_fast, launch
 
 
 @njit(parallel=True, cache=True)
@@ -110,27 +110,9 @@ def decode_triangulate_kernel(x, mean, std, g_obs, conf, view0_weight, proj, out
                         gy = np.float64((xi[2 * j + 1] * std[2 * j + 1] + mean[2 * j + 1]) * half + ry)
                     wt = 1.0
                 w2 = wt * wt
-                if w2 == 0.0:
-                    continue
-                for r in range(2):
-                    coord = gx if r == 0 else gy
-                    row0 = coord * proj[n, v, 2, 0] - proj[n, v, r, 0]
-                    row1 = coord * proj[n, v, 2, 1] - proj[n, v, r, 1]
-                    row2 = coord * proj[n, v, 2, 2] - proj[n, v, r, 2]
-                    row3 = coord * proj[n, v, 2, 3] - proj[n, v, r, 3]
-                    a[0, 0] += w2 * row0 * row0
-                    a[0, 1] += w2 * row0 * row1
-                    a[0, 2] += w2 * row0 * row2
-                    a[0, 3] += w2 * row0 * row3
-                    a[1, 1] += w2 * row1 * row1
-                    a[1, 2] += w2 * row1 * row2
-                    a[1, 3] += w2 * row1 * row3
-                    a[2, 2] += w2 * row2 * row2
-                    a[2, 3] += w2 * row2 * row3
-                    a[3, 3] += w2 * row3 * row3
-            _symmetrize(a)
-            if not _inverse_iteration(a, vec, f, y):
-                _smallest_eigvec(a, vec)
+                if w2 != 0.0:
+                    _add_view(a, gx, gy, proj, n, v, w2)
+            _solve_fast(a, vec, f, y)
             out[n, t, j, 0] = vec[0] / vec[3]
             out[n, t, j, 1] = vec[1] / vec[3]
             out[n, t, j, 2] = vec[2] / vec[3]

@@ -190,6 +190,15 @@ def _inverse_iteration(a, vec, f, y):
     return False
 
 
+@njit(cache=True, inline="always")
+def _solve_fast(a, vec, f, y):
+    """Smallest eigenvector of the upper-triangle normal matrix ``a`` into ``vec``: inverse iteration,
+    Jacobi where it does not converge (``f``, ``y``: scratch)."""
+    _symmetrize(a)
+    if not _inverse_iteration(a, vec, f, y):
+        _smallest_eigvec(a, vec)
+
+
 @njit(parallel=True, cache=True)
 def triangulate_kernel(points, proj, cam_index, weights, out, cond):
     """Fill ``out [N, 3]`` and ``cond [N]`` (see the module docstring). All arrays float64 except
@@ -233,9 +242,7 @@ def triangulate_fast_kernel(points, proj, cam_index, weights, out):
                 w2 = weights[i, v] * weights[i, v]
                 if w2 != 0.0:
                     _add_view(a, points[i, v, 0], points[i, v, 1], proj, m, v, w2)
-            _symmetrize(a)
-            if not _inverse_iteration(a, vec, f, y):
-                _smallest_eigvec(a, vec)
+            _solve_fast(a, vec, f, y)
             out[i, 0] = vec[0] / vec[3]
             out[i, 1] = vec[1] / vec[3]
             out[i, 2] = vec[2] / vec[3]

@@ -7,7 +7,9 @@ numba on CPU) and falls back to the plain-PyTorch reference, saying so once in t
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import Callable
 
 import torch
 
@@ -17,6 +19,7 @@ BACKENDS = ("auto", "fast", "reference")
 log = logging.getLogger("mocap_fast")
 _fast_ops: dict[tuple[str, str], str] = {}
 _warned: set[tuple[str, str]] = set()
+_triton_kernels: dict[tuple[str, str], Callable | None] = {}
 
 
 def register_fast(op: str, device_type: str, name: str) -> None:
@@ -41,3 +44,18 @@ def resolve_backend(backend: str, device: torch.device | str, op: str) -> str:
         _warned.add((op, device_type))
         log.info("mocap_fast: no fast %s kernel for %s; using the reference implementation", op, device_type)
     return "reference"
+
+
+def triton_kernel(module: str, name: str, device: torch.device) -> Callable | None:
+    """``mocap_fast.kernels.<module>.<name>`` for CUDA tensors, imported on first use (the import
+    compiles nothing yet, but imports Triton); ``None`` on other devices or where Triton cannot be
+    imported (the caller then runs its PyTorch path)."""
+    if device.type != "cuda":
+        return None
+    key = (module, name)
+    if key not in _triton_kernels:
+        try:
+            _triton_kernels[key] = getattr(importlib.import_module(f"mocap_fast.kernels.{module}"), name)
+        except Exception:  # no / broken Triton
+            _triton_kernels[key] = None
+    return _triton_kernels[key]

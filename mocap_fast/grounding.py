@@ -22,6 +22,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
+from ._arrays import filter_in_time
+
 FOOT_JOINTS = (7, 8, 10, 11)
 """SMPL-22 ankles and feet."""
 CONTACT_QUANTILE = 0.5
@@ -82,8 +84,7 @@ def smooth_ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[to
     ok = lever >= MIN_LEVER
     k = torch.where(ok, (cy - CONTACT_HEIGHT) / torch.where(ok, lever, torch.ones_like(lever)), torch.ones_like(lever))
     k = _running_median(k.double(), MEDIAN_FRAMES)
-    w = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=k.dtype)[1:-1]
-    k = F.conv1d(F.pad(k[:, None], (SMOOTH_FRAMES // 2, SMOOTH_FRAMES // 2), mode="replicate"), (w / w.sum())[None, None])[:, 0]
+    k = filter_in_time(k, torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=k.dtype)[1:-1])
     k = k.clamp(*SCALE_RANGE).to(joints.dtype)
     c = centre[:, None, None, :]
     return c + k[..., None, None] * (joints - c), k

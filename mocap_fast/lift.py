@@ -12,8 +12,9 @@ from typing import Any
 
 import torch
 
-from ._arrays import as_tensor, check_positive, like_input
+from ._arrays import as_tensor, check_positive, filter_in_time, like_input
 from .backends import BACKENDS
+from .footlock import foot_lock as lock_feet
 from .grounding import ground_anchor, smooth_ground_anchor
 from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
@@ -359,8 +360,8 @@ def lift(
     Minv = torch.linalg.inv(M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
     T_world = Tw @ M  # every view's world-to-camera in the user's world
-    if foot_lock:
-        X_world = torch.stack([_foot_lock(Xb, fps, M) for Xb in X_world])
+    if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
+        X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
     R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
     X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     V = K.shape[1]
@@ -376,22 +377,7 @@ def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
     """``X [B, T, ...]`` filtered along T with a Gaussian of ``sigma`` frames (radius ``ceil(3 sigma)``,
     edges replicated)."""
     r = math.ceil(3 * sigma)
-    taps = torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=X.dtype) / sigma) ** 2)
-    B, T = X.shape[:2]
-    flat = X.reshape(B, T, -1).transpose(1, 2).reshape(-1, 1, T)  # [B * D, 1, T]
-    out = torch.nn.functional.conv1d(torch.nn.functional.pad(flat, (r, r), mode="replicate"), (taps / taps.sum())[None, None])
-    return out.reshape(B, -1, T).transpose(1, 2).reshape(X.shape)
-
-
-def _foot_lock(X_world: torch.Tensor, fps: float, M: torch.Tensor) -> torch.Tensor:
-    """:func:`mocap_fast.footlock.foot_lock` of one clip ``[T, 22, 3]`` (user's world), applied in the
-    canonical frame ``M`` (y up, ground y = 0) where its contact heights are defined."""
-    from .footlock import foot_lock
-
-    Xc = X_world @ M[:3, :3].T + M[:3, 3]
-    locked, _ = foot_lock(Xc, fps)
-    Minv = torch.linalg.inv(M)
-    return locked @ Minv[:3, :3].T + Minv[:3, 3]
+    return filter_in_time(X, torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=X.dtype) / sigma) ** 2))
 
 
 def _chunk_seed(seed: int, chunk: int) -> int:

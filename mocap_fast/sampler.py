@@ -20,15 +20,15 @@ from dataclasses import dataclass
 
 import torch
 
-from .backends import register_fast, resolve_backend
+from .backends import register_fast, resolve_backend, triton_kernel
 from .model.io import LoadedModel
 from .model.network import Conditions
 from .reference.camera import project, projection_matrix
-from .reference.consistency import consistency_step
+from .reference.consistency import consistency_step, decode_observed
 from .reference.diffusion import (
     Schedule, cosine_schedule, ddim_step, posterior_coefficients, posterior_step, world_noise, world_noise_samples,
 )
-from .reference.representation import decode, encode
+from .reference.representation import encode
 
 
 @dataclass
@@ -88,29 +88,13 @@ def _advance(
         if s == 0:
             return x0
         shape = (x.shape[0], x.shape[2], x.shape[3])
-        kernel = _triton_posterior(x.device) if fused else None
+        kernel = triton_kernel("posterior_triton", "posterior_step_triton", x.device) if fused else None
         if kernel is not None:
             n = world_noise_samples(shape, gen, R.dtype, R.device)
             return kernel(x, x0, n, R, *posterior_coefficients(sched, s))
         return posterior_step(x, x0, s, world_noise(R, shape, gen).to(x.dtype), sched)
     prev = plan[i + 1] if i + 1 < len(plan) else -1
     return ddim_step(x, x0, s, prev, None, sched)
-
-
-_TRITON_POSTERIOR: list = []
-
-
-def _triton_posterior(device: torch.device):
-    """``kernels/posterior_triton.py``'s launcher for CUDA tensors (imported on first use), else ``None``."""
-    if device.type != "cuda":
-        return None
-    if not _TRITON_POSTERIOR:
-        try:
-            from .kernels.posterior_triton import posterior_step_triton
-        except Exception:  # no / broken Triton: the PyTorch path
-            posterior_step_triton = None
-        _TRITON_POSTERIOR.append(posterior_step_triton)
-    return _TRITON_POSTERIOR[0]
 
 
 def _initial(problem: Problem, model: LoadedModel, gen: torch.Generator) -> torch.Tensor:
@@ -163,13 +147,7 @@ def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: 
         return _numba_consistency(x0, problem, stats, P)
     from .triangulation import triangulate
 
-    g = decode(stats.destandardize(x0))  # [N, V, T, J, 2]
-    conf = problem.tri_conf
-    observed = conf > 0
-    g0 = torch.where(observed[..., None], problem.g_obs, g[:, 0])
-    g = torch.cat([g0[:, None], g[:, 1:]], 1)
-    w = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
-    w[:, 0] = torch.where(observed, problem.view0_weight * conf, torch.ones_like(conf))
+    g, w = decode_observed(x0, problem.g_obs, problem.tri_conf, stats, problem.view0_weight)  # [N, V, T, J, 2]
     pts = g.permute(0, 2, 3, 1, 4)  # [N, T, J, V, 2]
     X = triangulate(pts, P[:, None, None], w.permute(0, 2, 3, 1), backend=backend)
     N, V = P.shape[:2]

@@ -23,6 +23,29 @@ def decode_views(x: torch.Tensor, stats: Standardizer) -> torch.Tensor:
     return decode(stats.destandardize(x))
 
 
+def decode_observed(
+    x0_pred: torch.Tensor, g_obs: torch.Tensor, obs_weight: torch.Tensor, stats: Standardizer, view0_weight: float = 1.0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """Decode every view, overwrite view 0 with the observation, and the triangulation weights.
+
+    Args:
+        x0_pred: ``[B, V, T, C]`` standardised prediction; g_obs: ``[B, T, J, 2]`` observed view 0;
+        obs_weight: ``[B, T, J]`` in [0, 1] (0 = missing: view 0 keeps the prediction, weight 1).
+        view0_weight: factor on the weight of observed view-0 joints.
+
+    Returns:
+        ``(g [B, V, T, J, 2], weights [B, V, T, J])``: observed view-0 joints weigh
+        ``view0_weight * obs_weight``, everything else 1.
+    """
+    g = decode_views(x0_pred, stats)
+    observed = obs_weight > 0
+    g0 = torch.where(observed[..., None], g_obs, g[:, 0])
+    g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
+    weights = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
+    weights[:, 0] = torch.where(observed, view0_weight * obs_weight, torch.ones_like(obs_weight))
+    return g, weights
+
+
 def triangulate_views(
     g: torch.Tensor, K_g: torch.Tensor, T_w2c: torch.Tensor, weights: torch.Tensor | None = None
 ) -> torch.Tensor:
@@ -89,11 +112,6 @@ def consistency_step(
     Returns:
         ``(x0_consistent [B, V, T, C], X [B, T, J, 3])``.
     """
-    g = decode_views(x0_pred, stats)
-    observed = obs_weight > 0
-    g0 = torch.where(observed[..., None], g_obs, g[:, 0])
-    g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
-    weights = torch.ones(g.shape[:-1], dtype=g.dtype, device=g.device)
-    weights[:, 0] = torch.where(observed, view0_weight * obs_weight, torch.ones_like(obs_weight))
+    g, weights = decode_observed(x0_pred, g_obs, obs_weight, stats, view0_weight)
     X = triangulate_views(g, K_g, T_w2c, weights)
     return reproject_encode(X, K_g, T_w2c, stats), X

@@ -93,3 +93,19 @@ def tiny_random_model():
             p.add_(0.05 * torch.randn_like(p))
     stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
     return LoadedModel(net, stats, {"name": "tiny-random"})
+
+
+def noisy_views(seed: int, V: int, N: int, noise_px: float, min_weight: float = 0.05):
+    """N random points seen by a :func:`random_rig` of V views, projected, plus Gaussian pixel noise.
+
+    Returns ``(uv [N, V, 2], P [V, 3, 4], weights [N, V] in [min_weight, min_weight + 1), X [N, 3])``, float64.
+    """
+    from mocap_fast.reference.camera import project, projection_matrix
+
+    gen = torch.Generator().manual_seed(seed)
+    K, T, _ = random_rig(gen, V)
+    X = points_near(gen, (N,))
+    uv = project(X[None].expand(V, N, 3), K, T).transpose(0, 1)
+    uv = uv + noise_px * torch.randn(uv.shape, generator=gen, dtype=torch.float64)
+    w = torch.rand(N, V, generator=gen, dtype=torch.float64) + min_weight
+    return uv, projection_matrix(K, T), w, X

@@ -21,11 +21,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from helpers import points_near, random_rig
+from helpers import noisy_views, points_near, random_rig
 from mocap_fast.kernels.decode_numba import decode_numba, decode_triangulate_numba
 from mocap_fast.kernels.reencode_numba import reencode_numba
 from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
-from mocap_fast.reference.consistency import consistency_step, decode_views, reproject_encode, triangulate_views
+from mocap_fast.reference.consistency import consistency_step, decode_observed, reproject_encode, triangulate_views
 from mocap_fast.reference.representation import Standardizer, encode
 from mocap_fast.sampler import Problem, fast_consistency
 
@@ -104,13 +104,7 @@ def test_reencode_nan_joint_propagates_like_reference():
 
 def reference_decode(x0, stats, g_obs, conf, view0_weight):
     """The decode half of consistency_step (decode, view-0 overwrite, weights)."""
-    g = decode_views(x0, stats)
-    observed = conf > 0
-    g0 = torch.where(observed[..., None], g_obs, g[:, 0])
-    g = torch.cat([g0[:, None], g[:, 1:]], dim=1)
-    w = torch.ones(g.shape[:-1], dtype=g.dtype)
-    w[:, 0] = torch.where(observed, view0_weight * conf, torch.ones_like(conf))
-    return g, w
+    return decode_observed(x0, g_obs, conf, stats, view0_weight)
 
 
 @quick
@@ -218,13 +212,7 @@ def test_fast_triangulation_kernel_matches_reference(seed, V, N, noise_px):
     from mocap_fast.kernels.triangulate_numba import triangulate_numba
     from mocap_fast.reference.triangulation import triangulate_dlt
 
-    gen = torch.Generator().manual_seed(seed)
-    K, Tw, _ = random_rig(gen, V)
-    X = points_near(gen, (N,))
-    uv = project(X[None].expand(V, N, 3), K, Tw).transpose(0, 1)
-    uv = uv + noise_px * torch.randn(uv.shape, generator=gen, dtype=torch.float64)
-    w = torch.rand(N, V, generator=gen, dtype=torch.float64) + 0.05
-    P = projection_matrix(K, Tw)
+    uv, P, w, X = noisy_views(seed, V, N, noise_px)
     ref = triangulate_dlt(uv, P.expand(N, V, 3, 4), w)
     out, cond = triangulate_numba(np_(uv), np_(P[None]), np.zeros(N, dtype=np.int64), np_(w), condition=False)
     assert cond is None

@@ -7,23 +7,13 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import points_near, random_rig
+from helpers import noisy_views, points_near, random_rig
 from mocap_fast import triangulate
 from mocap_fast.kernels.triangulate_numba import triangulate_numba
 from mocap_fast.reference.camera import project, projection_matrix
 from mocap_fast.reference.triangulation import triangulate_dlt
 
 seeds = st.integers(0, 2**31 - 1)
-
-
-def noisy_views(seed, V, N, noise_px):
-    gen = torch.Generator().manual_seed(seed)
-    K, T, _ = random_rig(gen, V)
-    X = points_near(gen, (N,))
-    uv = project(X[None].expand(V, N, 3), K, T).transpose(0, 1)
-    uv = uv + noise_px * torch.randn(uv.shape, generator=gen, dtype=torch.float64)
-    w = torch.rand(N, V, generator=gen, dtype=torch.float64) + 0.05
-    return uv, projection_matrix(K, T), w, X
 
 
 @given(seeds, st.integers(2, 8), st.integers(1, 40), st.sampled_from([0.0, 0.5, 5.0]))

@@ -350,19 +350,21 @@ def test_model_view_attention_uses_the_kernel_in_inference(device, monkeypatch):
     x = torch.randn(2, 4, 5, 32, device=device)
     layer.eval()
     with torch.no_grad():
-        monkeypatch.setattr(network, "_triton_view_attention", lambda device: None)
+        monkeypatch.setattr(network, "triton_kernel", lambda module, name, device: None)
         want = layer(x)
         calls = []
         with kernels(device) as (_, att):
 
-            def fast(device):
+            def fast(module, name, device):
+                assert (module, name) == ("view_attention_triton", "view_attention")
+
                 def run(q, k, v):
                     calls.append(q.shape)
                     return att.view_attention(q, k, v)
 
                 return run
 
-            monkeypatch.setattr(network, "_triton_view_attention", fast)
+            monkeypatch.setattr(network, "triton_kernel", fast)
             got = layer(x)
             assert calls == [(10, 4, 4, 8)]
             torch.testing.assert_close(got, want, atol=1e-5, rtol=0)

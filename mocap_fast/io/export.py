@@ -30,6 +30,7 @@ from typing import Any, Iterable, Sequence, Union
 
 import numpy as np
 
+from .._arrays import check_positive
 from ..joints import SMPL22
 from ._atomic import write_bytes, write_json as _write_json_file, write_npz as _write_npz_file, write_text
 from .c3d import write_c3d
@@ -71,16 +72,6 @@ def _joints(joints: Any) -> np.ndarray:
     return X
 
 
-def _fps(fps: Any) -> float:
-    try:
-        f = float(fps)
-    except (TypeError, ValueError):
-        raise ValueError(f"fps: expected a number, got {fps!r}") from None
-    if not np.isfinite(f) or f <= 0:
-        raise ValueError(f"fps: must be > 0, got {fps!r}")
-    return f
-
-
 def metadata(model: Any = None, **extra: Any) -> dict:
     """``{"version": mocap_fast version, "model": ..., "units": "m", "world": ..., **extra}``."""
     from .. import __version__
@@ -98,7 +89,7 @@ def metadata(model: Any = None, **extra: Any) -> dict:
 def write_bvh(path: PathLike, joints: Any, fps: float, units: str = "m", skeleton: Skeleton | None = None) -> Path:
     """Atomically write SMPL-22 ``joints`` ``(T, 22, 3)`` (metres) as BVH (see the module docstring)."""
     X = _joints(joints)
-    fps = _fps(fps)
+    fps = check_positive(fps, "fps")
     if units not in ("m", "cm"):
         raise ValueError(f"units: expected 'm' or 'cm', got {units!r}")
     s = 100.0 if units == "cm" else 1.0
@@ -164,7 +155,7 @@ def write_gltf(path: PathLike, joints: Any, fps: float, extras: dict | None = No
                skeleton: Skeleton | None = None) -> Path:
     """Atomically write SMPL-22 ``joints`` ``(T, 22, 3)`` as a skeletal-animation GLB (module docstring)."""
     X = _joints(joints)
-    fps = _fps(fps)
+    fps = check_positive(fps, "fps")
     sk = skeleton if skeleton is not None else fit_skeleton(X)
     T, N = sk.local_rotations.shape[:2]
     kids = sk.children
@@ -256,7 +247,7 @@ def read_glb(path: PathLike) -> tuple[dict, bytes]:
 
 def write_c3d_joints(path: PathLike, joints: Any, fps: float, units: str = "mm") -> Path:
     """Atomically write SMPL-22 ``joints`` as C3D markers named after the joints (mm, y up)."""
-    return write_c3d(path, _joints(joints), list(SMPL22.joint_names), _fps(fps), units=units)
+    return write_c3d(path, _joints(joints), list(SMPL22.joint_names), check_positive(fps, "fps"), units=units)
 
 
 def _cameras(cameras: Sequence[Any] | None) -> list[dict]:
@@ -269,7 +260,7 @@ def write_json(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, 
     X = _joints(joints)
     d = {
         "metadata": meta if meta is not None else metadata(),
-        "fps": _fps(fps),
+        "fps": check_positive(fps, "fps"),
         "joint_names": list(SMPL22.joint_names),
         "joints": np.round(X, 6).tolist(),
         "joints_cam": None if joints_cam is None else np.round(_np(joints_cam), 6).tolist(),
@@ -283,7 +274,8 @@ def write_npz(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, c
               cameras: Sequence[Any] | None = None, meta: dict | None = None, views_2d: Any = None) -> Path:
     """Atomically write the motion as a compressed NPZ (``metadata`` is a JSON string)."""
     X = _joints(joints)
-    arrays: dict[str, Any] = {"joints": X, "fps": np.float64(_fps(fps)), "joint_names": np.array(SMPL22.joint_names)}
+    arrays: dict[str, Any] = {"joints": X, "fps": np.float64(check_positive(fps, "fps")),
+                              "joint_names": np.array(SMPL22.joint_names)}
     if joints_cam is not None:
         arrays["joints_cam"] = _np(joints_cam)
     if confidence is not None:
@@ -328,7 +320,7 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
     """
     fmts = parse_formats(formats)
     X = _joints(res.joints)
-    fps = _fps(res.fps)
+    fps = check_positive(res.fps, "fps")
     meta = meta if meta is not None else metadata()
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..backends import triton_kernel
 from .config import ModelConfig
 from .pointmap_encoder import PointmapEncoder
 
@@ -91,7 +92,7 @@ class ViewAttention(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, V, L, D = x.shape
         seq = self.norm(x).permute(0, 2, 1, 3).reshape(B * L, V, D)
-        fast = _triton_view_attention(x.device) if V == 4 and self._inference() else None
+        fast = triton_kernel("view_attention_triton", "view_attention", x.device) if V == 4 and self._inference() else None
         if fast is not None:  # same maths as self.attn(seq), the 4x4 attention in one fused kernel
             attn = self.attn
             k, v = attn.keys_values(seq)
@@ -105,23 +106,6 @@ class ViewAttention(nn.Module):
         """No dropout to apply and no training graph to build: the Triton forward may be used
         (training keeps the plain PyTorch path; the kernel's backward would only recompute it)."""
         return not (self.training and (torch.is_grad_enabled() or self.attn.dropout > 0.0))
-
-
-_TRITON_VIEW_ATTENTION: list = []
-
-
-def _triton_view_attention(device: torch.device):
-    """The Triton 4-token attention (``kernels/view_attention_triton.py``) for CUDA tensors, imported
-    on first use; ``None`` (PyTorch SDPA is used) on other devices or where Triton cannot be imported."""
-    if device.type != "cuda":
-        return None
-    if not _TRITON_VIEW_ATTENTION:
-        try:
-            from mocap_fast.kernels.view_attention_triton import view_attention
-        except Exception:  # no / broken Triton: SDPA path
-            view_attention = None
-        _TRITON_VIEW_ATTENTION.append(view_attention)
-    return _TRITON_VIEW_ATTENTION[0]
 
 
 class DenoiserLayer(nn.Module):
