@@ -101,7 +101,7 @@ def _blend_weights(start: int, end: int, T: int, window: int) -> torch.Tensor:
     return w.clamp_min(1e-3)
 
 
-def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend, seed=0, max_batch_windows=1):
+def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend, seed=0, max_batch_windows=1, smooth=0.0):
     """Every argument check of :func:`lift`, before any heavy work (model load, sampling).
 
     Returns ``(format, keypoints [B, T, J, 2] float64 CPU, confidence [B, T, J] float64 CPU with 0 for
@@ -158,6 +158,8 @@ def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend,
             raise ValueError(f"steps: expected a positive integer or None, got {steps!r}")
     _check_int(seed, "seed", 0, 2**63 - 1)
     _check_int(max_batch_windows, "max_batch_windows", 1, 2**31)
+    if not (isinstance(smooth, (int, float)) and math.isfinite(smooth) and 0 <= smooth <= 30):
+        raise ValueError(f"smooth: must be a number of frames in [0, 30], got {smooth!r}")
     if not isinstance(backend, str) or backend not in BACKENDS:
         raise ValueError(f"backend: unknown value {backend!r}; expected one of {list(BACKENDS)}")
     _check_camera_for_lift(cam)
@@ -272,10 +274,8 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
-    if not (isinstance(smooth, (int, float)) and math.isfinite(smooth) and 0 <= smooth <= 30):
-        raise ValueError(f"smooth: must be a number of frames in [0, 30], got {smooth!r}")
     fmt, kp_in, conf_in, batched, fps = _check_inputs(
-        keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows
+        keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows, smooth
     )
     seed = operator.index(seed)
     max_batch_windows = operator.index(max_batch_windows)
