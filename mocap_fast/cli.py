@@ -204,8 +204,8 @@ def cmd_train(args) -> int:
         if torch.cuda.is_available():
             torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
     cfg = get_config(args.config)
-    train = [c.joints for c in load_motion_folder(args.data, split="train")]
-    val = [c.joints for c in load_motion_folder(args.data, split="val")] or None
+    train = [c.joints for d in args.data for c in load_motion_folder(d, split="train")]
+    val = [c.joints for d in args.data for c in load_motion_folder(d, split="val")] or None
     if not train:
         raise ValueError(f"data: no training clips in {args.data}")
     opts = TrainOptions(stage=args.stage, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
@@ -329,7 +329,9 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train stage 1 (2D) or stage 2 (multi-view); resumes from --out")
     t.add_argument("--stage", type=int, choices=[1, 2], required=True)
     t.add_argument("--config", default="small", choices=["small", "paper", "tiny"])
-    t.add_argument("--data", required=True)
+    t.add_argument("--data", required=True, nargs="+", metavar="DIR",
+                   help="one or more clip folders (index.json with train/val splits, e.g. ../shared/data/mocap30 "
+                        "../shared/data/cmu_more ../shared/data/hdm05); clips are drawn in proportion to their length")
     t.add_argument("--out", required=True)
     t.add_argument("--init", default=None, help="stage-1 model to start stage 2 from")
     t.add_argument("--steps", type=int, default=1000)

@@ -23,7 +23,8 @@ from .model.io import LoadedModel
 from .reference.camera import Camera
 from .train.sampling import Augment, input_camera, place_motion
 
-EVAL_AUG = Augment(body_scale=(1.0, 1.0), mirror_prob=0.0, roll_std=2.0, tilt_std=4.0, distance=(3.0, 10.0))
+EVAL_AUG = Augment(body_scale=(1.0, 1.0), mirror_prob=0.0, roll_std=2.0, tilt_std=4.0, distance=(3.0, 10.0),
+                   bone_scale_std=0.0)
 CONDITIONS = {"clean": (0.0, 0.0), "noisy": (3.0, 0.10)}
 """Input conditions: (2D noise std in pixels at 1920 px image width, fraction of joints missing)."""
 

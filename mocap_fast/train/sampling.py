@@ -39,7 +39,7 @@ class Augment:
     speed: tuple[float, float] = (0.8, 1.25)
     body_scale: tuple[float, float] = (0.85, 1.15)
     cam_height: tuple[float, float] = (0.4, 3.0)
-    distance: tuple[float, float] = (2.5, 12.0)
+    distance: tuple[float, float] = (2.0, 20.0)
     hfov: tuple[float, float] = (35.0, 95.0)
     roll_std: float = 3.0
     tilt_std: float = 6.0
@@ -50,6 +50,11 @@ class Augment:
     mirror_prob: float = 0.5
     format_probs: tuple[float, float] = (0.2, 0.1)
     """Probabilities that a sample's 2D input arrives as COCO-17 / H36M-17 (else SMPL-22)."""
+    bone_scale_std: float = 0.06
+    """Per-sample log-normal scaling of each bone (left/right pairs share most of it): other
+    performers' proportions and other labs' / detectors' joint placement."""
+    skeleton_prob: float = 0.8
+    """Probability that a sample's skeleton is re-proportioned by ``bone_scale_std``."""
 
 
 @dataclass
@@ -62,6 +67,7 @@ class Batch:
         conf: ``[B, T, J]`` observed-view confidence (0 = dropped).
         K_g: ``[B, V, 3, 3]``; T_w2c: ``[B, V, 4, 4]``; pointmaps: ``[B, V, R, R, 3]``.
         joints: ``[B, T, J, 3]`` canonical-frame ground truth, metres.
+        frame_valid: ``[B, T]`` bool, False on frames padded by holding a short clip's ends.
     """
 
     x0: torch.Tensor
@@ -71,29 +77,78 @@ class Batch:
     T_w2c: torch.Tensor
     pointmaps: torch.Tensor
     joints: torch.Tensor
+    frame_valid: torch.Tensor
 
 
-def random_window(clips: list[np.ndarray], T: int, rng: np.random.Generator, aug: Augment) -> np.ndarray:
-    """A ``[T, 22, 3]`` window of a random clip at a random playback speed (linear resampling)."""
-    while True:
-        clip = clips[rng.integers(len(clips))]
-        speed = rng.uniform(*aug.speed)
-        need = (T - 1) * speed + 1
-        if clip.shape[0] >= need:
-            break
-    start = rng.uniform(0, clip.shape[0] - need)
-    t = start + speed * np.arange(T)
-    i0 = np.floor(t).astype(int)
+def clip_weights(clips: list[np.ndarray], T: int) -> np.ndarray:
+    """Sampling probability of each clip: proportional to its length, at least ``T`` frames' worth."""
+    w = np.array([max(c.shape[0], T) for c in clips], dtype=np.float64)
+    return w / w.sum()
+
+
+def random_window(
+    clips: list[np.ndarray], T: int, rng: np.random.Generator, aug: Augment, weights: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """A ``[T, 22, 3]`` window of a random clip at a random playback speed (linear resampling).
+
+    Clips are drawn with ``weights`` (default :func:`clip_weights`). A clip shorter than the
+    window (HDM05 single repetitions) is placed at a random offset and padded by holding its
+    first / last frame; the returned ``[T]`` bool mask is False on those padded frames, which
+    the training loss ignores.
+    """
+    weights = clip_weights(clips, T) if weights is None else weights
+    clip = clips[rng.choice(len(clips), p=weights)]
+    speed = rng.uniform(*aug.speed)
+    need = (T - 1) * speed + 1
+    valid = np.ones(T, dtype=bool)
+    if clip.shape[0] >= need:
+        t = rng.uniform(0, clip.shape[0] - need) + speed * np.arange(T)
+    else:
+        n = int((clip.shape[0] - 1) / speed) + 1  # output frames the clip covers
+        offset = rng.integers(0, T - n + 1)
+        t = speed * (np.arange(T) - offset)
+        valid = (t >= 0) & (t <= clip.shape[0] - 1)
+        t = np.clip(t, 0, clip.shape[0] - 1)
+    i0 = np.minimum(np.floor(t).astype(int), clip.shape[0] - 1)
     i1 = np.minimum(i0 + 1, clip.shape[0] - 1)
     a = (t - i0)[:, None, None]
-    return ((1 - a) * clip[i0] + a * clip[i1]).astype(np.float64)
+    return ((1 - a) * clip[i0] + a * clip[i1]).astype(np.float64), valid
+
+
+_PAIRS = {1: 2, 4: 5, 7: 8, 10: 11, 13: 14, 16: 17, 18: 19, 20: 21}
+
+
+def reproportion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """Scale every bone of ``X [T, 22, 3]`` by its own factor, then put the feet back on the ground.
+
+    Bone vectors (child minus parent) are scaled and re-accumulated from the pelvis, so each bone
+    keeps its direction and gets a new, constant length: limb lengths, hip and shoulder width,
+    and where the pelvis, spine, neck, collars and head sit along the body all change. The
+    window is shifted vertically so its lowest foot joint is as high as before.
+    """
+    parents = SMPL22.parents
+    log_s = rng.normal(0, aug.bone_scale_std, 22)
+    for a, b in _PAIRS.items():  # left and right mostly alike: one shared factor, a small difference
+        shared = 0.5 * (log_s[a] + log_s[b])
+        diff = rng.normal(0, aug.bone_scale_std / 4)
+        log_s[a], log_s[b] = shared + diff, shared - diff
+    scale = np.exp(log_s)
+    out = X.copy()
+    for j in range(1, 22):  # parents precede children in SMPL-22 order
+        p = parents[j]
+        out[:, j] = out[:, p] + scale[j] * (X[:, j] - X[:, p])
+    feet = [7, 8, 10, 11]
+    out[..., 1] += X[:, feet, 1].min() - out[:, feet, 1].min()
+    return out
 
 
 def place_motion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, float]:
-    """Mirror, scale, turn and place a window in front of a camera at the origin looking along -z.
+    """Re-proportion, mirror, scale, turn and place a window in front of a camera at the origin looking along -z.
 
     Returns ``(X [T, 22, 3], camera height)``.
     """
+    if aug.bone_scale_std > 0 and rng.random() < aug.skeleton_prob:
+        X = reproportion(X, rng, aug)
     if rng.random() < aug.mirror_prob:
         X = mirror(X, SMPL22)
     X = X * rng.uniform(*aug.body_scale)
@@ -187,9 +242,11 @@ def make_batch(
     """Draw ``batch_size`` samples (see the module docstring)."""
     aug = aug or Augment()
     T = cfg.window
-    joints, Ks, Ts, sizes, kps, confs = [], [], [], [], [], []
+    joints, Ks, Ts, sizes, kps, confs, valids = [], [], [], [], [], [], []
+    weights = clip_weights(clips, T)
     while len(joints) < batch_size:
-        X, height = place_motion(random_window(clips, T, rng, aug), rng, aug)
+        window, frame_valid = random_window(clips, T, rng, aug, weights)
+        X, height = place_motion(window, rng, aug)
         cam = input_camera(X, height, rng, aug)
         if cam is None:
             continue
@@ -197,6 +254,7 @@ def make_batch(
         kp, conf = observed_keypoints(X, K, Tw, _input_format(rng, aug))
         kp, conf = corrupt(kp, size.numpy(), rng, aug, conf)
         joints.append(torch.from_numpy(X))
+        valids.append(torch.from_numpy(frame_valid))
         Ks.append(K), Ts.append(Tw), sizes.append(size)
         kps.append(torch.from_numpy(kp)), confs.append(torch.from_numpy(conf))
     X = torch.stack(joints)
@@ -219,7 +277,7 @@ def make_batch(
     seen = (depth.amin((1, 2)) > MIN_VIEW_DEPTH) & (g.abs().flatten(1).amax(1) < MAX_CANVAS)
     g_obs, _ = observe(kp, conf, size0, stats.to("cpu", torch.float64))
     pm = ground_pointmap(K, Tw, size, cfg.pointmap_res) if cfg.use_pointmap else torch.zeros(batch_size, V, 1, 1, 3)
-    batch = Batch(encode(g).float(), g_obs.float(), conf.float(), K_g.float(), Tw.float(), pm.float(), X.float())
+    batch = Batch(encode(g).float(), g_obs.float(), conf.float(), K_g.float(), Tw.float(), pm.float(), X.float(), torch.stack(valids))
     if bool(seen.all()):
         return batch
     # a virtual camera that does not see the whole person (a far-off ground estimate put the rig

@@ -149,8 +149,9 @@ class Trainer:
         frac = (step - o.warmup) / max(1, o.steps - o.warmup)
         return o.lr * (0.1 + 0.9 * 0.5 * (1 + np.cos(np.pi * min(frac, 1.0))))
 
-    def loss_on(self, x0: torch.Tensor, cond: Conditions, gen: torch.Generator) -> torch.Tensor:
-        """x0-prediction MSE at random steps with world-consistent noise."""
+    def loss_on(self, x0: torch.Tensor, cond: Conditions, gen: torch.Generator,
+                frame_valid: torch.Tensor | None = None) -> torch.Tensor:
+        """x0-prediction MSE at random steps with world-consistent noise, over ``frame_valid [B, T]`` frames."""
         B, V, T, C = x0.shape
         step = torch.randint(0, self.sched.num_steps, (B,), generator=gen)
         noise = world_noise(cond.T_w2c[..., :3, :3].cpu(), (B, T, C), gen).float()
@@ -158,7 +159,11 @@ class Trainer:
         net = self.ddp if (self.ddp is not None and self.net.training) else self.net
         with torch.autocast("cuda", dtype=torch.bfloat16, enabled=self.device.type == "cuda"):
             pred = net(x_t, step.to(self.device), _to(cond, self.device))
-        return torch.mean((pred.float() - x0.to(self.device)) ** 2)
+        err = ((pred.float() - x0.to(self.device)) ** 2).mean(-1)  # [B, V, T]
+        if frame_valid is None:
+            return err.mean()
+        w = frame_valid.to(self.device, err.dtype)[:, None, :].expand_as(err)
+        return (err * w).sum() / w.sum().clamp_min(1.0)
 
     def train_step(self) -> float:
         batch = make_batch(self.clips, self.opts.batch_size, self.cfg, self.stats, self.rng)
@@ -169,7 +174,7 @@ class Trainer:
         for g in self.opt.param_groups:
             g["lr"] = self.lr_at(self.step)
         self.net.train()
-        loss = self.loss_on(x0, cond, gen)
+        loss = self.loss_on(x0, cond, gen, batch.frame_valid)
         self.opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(self.net.parameters(), self.opts.grad_clip)
@@ -186,8 +191,9 @@ class Trainer:
         self.net.eval()
         losses = []
         for _ in range(batches):
-            x0, cond = stage_batch(make_batch(clips, self.opts.batch_size, self.cfg, self.stats, rng), self.opts.stage, self.stats, rng)
-            losses.append(float(self.loss_on(x0, cond, gen)))
+            batch = make_batch(clips, self.opts.batch_size, self.cfg, self.stats, rng)
+            x0, cond = stage_batch(batch, self.opts.stage, self.stats, rng)
+            losses.append(float(self.loss_on(x0, cond, gen, batch.frame_valid)))
         return float(np.mean(losses))
 
     def run(self, max_seconds: float | None = None, progress: bool = True) -> LoadedModel:
