@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from mocap_fast.lift import default_model, lift
+from mocap_fast.lifting import default_model, lift
 
 DEVICES = ["cpu"] + (["cuda"] if torch.cuda.is_available() else [])
 

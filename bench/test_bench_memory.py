@@ -28,7 +28,7 @@ _MEASURE = textwrap.dedent(
     import torch
     warnings.simplefilter("ignore")
     from mocap_fast.cli import load_demo
-    from mocap_fast.lift import default_model, lift
+    from mocap_fast.lifting import default_model, lift
 
     def status(key):
         return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))

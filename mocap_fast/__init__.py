@@ -1,7 +1,8 @@
 """mocap_fast: metric 3D world motion from the 2D keypoints of one calibrated camera (Mocap-2-to-3)."""
 
+from .lifting import LiftResult, lift
 from .reference.camera import Camera
 from .triangulation import triangulate
 
 __version__ = "0.1.0"
-__all__ = ["Camera", "triangulate", "__version__"]
+__all__ = ["Camera", "LiftResult", "lift", "triangulate", "__version__"]

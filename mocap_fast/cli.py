@@ -48,7 +48,7 @@ def load_demo():
 
 def cmd_demo(args) -> int:
     from .baseline import ground_cutout
-    from .lift import lift
+    from .lifting import lift
     from .metrics import evaluate
 
     joints, cam, name = load_demo()
@@ -111,7 +111,7 @@ def _check_device(name: str | None):
 def cmd_lift(args) -> int:
     from .io.export import export_result, metadata, parse_formats
     from .io.keypoints import load_keypoints
-    from .lift import lift
+    from .lifting import lift
 
     formats = parse_formats(args.export)
     if not formats:
@@ -225,7 +225,7 @@ def cmd_bench(args) -> int:
 
     import torch
 
-    from .lift import default_model, lift
+    from .lifting import default_model, lift
     from .reference.camera import Camera
     from .triangulation import triangulate
 

@@ -17,7 +17,7 @@ import torch
 
 from .baseline import ground_cutout
 from .footlock import foot_lock
-from .lift import lift
+from .lifting import lift
 from .metrics import evaluate
 from .model.io import LoadedModel
 from .reference.camera import Camera

@@ -7,10 +7,10 @@ import warnings
 import numpy as np
 import pytest
 
-import mocap_fast.lift as lift_mod
+import mocap_fast.lifting as lift_mod
 from helpers import tiny_random_model
 from mocap_fast import Camera
-from mocap_fast.lift import MAX_DISTANCE, VIEW_MARGIN, lift
+from mocap_fast.lifting import MAX_DISTANCE, VIEW_MARGIN, lift
 from test_lift import CAM, walk
 
 

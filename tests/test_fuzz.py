@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from helpers import tiny_random_model
 from mocap_fast import Camera, triangulate
-from mocap_fast.lift import lift
+from mocap_fast.lifting import lift
 from mocap_fast.metrics import evaluate
 from mocap_fast.model.io import LoadedModel, load_model, save_model
 from mocap_fast.reference.representation import Standardizer

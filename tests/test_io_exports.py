@@ -16,7 +16,7 @@ from mocap_fast.io.c3d import read_c3d, write_c3d
 from mocap_fast.io.export import export_result, parse_formats, read_glb, write_bvh, write_gltf
 from mocap_fast.io.skeleton import _swing, euler_zyx_degrees, fit_skeleton, skeleton_positions
 from mocap_fast.joints import SMPL22
-from mocap_fast.lift import LiftResult
+from mocap_fast.lifting import LiftResult
 
 MOCAP30 = Path("/work/shared/data/mocap30/clips")
 NAMES = SMPL22.joint_names

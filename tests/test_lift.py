@@ -6,7 +6,7 @@ import torch
 
 from helpers import tiny_random_model
 from mocap_fast import Camera
-from mocap_fast.lift import lift
+from mocap_fast.lifting import lift
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +145,7 @@ def test_foot_lock_option_post_processes_world_joints(tiny):
 def test_smooth_is_a_gaussian_in_time_of_the_unfiltered_output(tiny):
     import torch as _torch
 
-    from mocap_fast.lift import _gaussian_in_time
+    from mocap_fast.lifting import _gaussian_in_time
 
     kp = CAM.project(walk(T=40))
     raw = lift(kp, CAM, model=tiny, steps=3, smooth=0).joints

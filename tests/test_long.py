@@ -12,9 +12,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-import mocap_fast.lift as lift_mod
+import mocap_fast.lifting as lift_mod
 from helpers import tiny_random_model
-from mocap_fast.lift import _windows, lift
+from mocap_fast.lifting import _windows, lift
 from mocap_fast.model.config import TINY
 from mocap_fast.model.io import LoadedModel
 from test_lift import CAM, walk
@@ -76,7 +76,7 @@ _MEASURE = textwrap.dedent(
     warnings.simplefilter("ignore")
     import numpy as np
     from test_long import CAM, make_tiny, pacing
-    from mocap_fast.lift import lift
+    from mocap_fast.lifting import lift
 
     def status(key):
         return next(int(l.split()[1]) for l in open("/proc/self/status") if l.startswith(key))

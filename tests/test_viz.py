@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from mocap_fast.lift import LiftResult
+from mocap_fast.lifting import LiftResult
 from mocap_fast.reference.camera import Camera, intrinsics, look_at
 
 pytest.importorskip("matplotlib", reason="mocap_fast.viz plots need matplotlib")

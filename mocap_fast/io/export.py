@@ -312,7 +312,7 @@ def parse_formats(spec: str | Iterable[str]) -> list[str]:
 def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "npz", meta: dict | None = None,
                   names: dict[str, str] | None = None, keypoints: Any = None,
                   joint_format: str = "smpl22") -> dict[str, Path]:
-    """Write a :class:`~mocap_fast.lift.LiftResult` of one clip in every format of ``formats``.
+    """Write a :class:`~mocap_fast.lifting.LiftResult` of one clip in every format of ``formats``.
 
     ``keypoints`` ``(T, J, 2)`` (in ``joint_format``) is the 2D input, drawn over view 0 by ``png``.
 

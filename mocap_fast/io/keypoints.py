@@ -78,7 +78,7 @@ MIN_GATE_PX = 50.0
 
 @dataclass
 class Keypoints2D:
-    """2D keypoints of one person, ready for :func:`mocap_fast.lift.lift`.
+    """2D keypoints of one person, ready for :func:`mocap_fast.lifting.lift`.
 
     Attributes:
         keypoints: ``(T, J, 2)`` float64 pixels; NaN where missing.

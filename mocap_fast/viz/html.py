@@ -148,7 +148,7 @@ def write_html(result, path: str | Path = "motion.html", clip: int = 0, title: s
     orbit/zoom controls, play/pause and a frame slider.
 
     Args:
-        result: a :class:`~mocap_fast.lift.LiftResult` (one clip of a batch via ``clip``).
+        result: a :class:`~mocap_fast.lifting.LiftResult` (one clip of a batch via ``clip``).
         path: output ``.html`` file.
         decimals: coordinates are rounded to this many decimals (metres) to keep the file small.
 

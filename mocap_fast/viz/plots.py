@@ -1,4 +1,4 @@
-"""Matplotlib pictures of a :class:`~mocap_fast.lift.LiftResult` (Agg backend, no display needed).
+"""Matplotlib pictures of a :class:`~mocap_fast.lifting.LiftResult` (Agg backend, no display needed).
 
 - :func:`plot_views`: a PNG grid, one panel per view (the synthesized 2D skeleton of that view over
   a few frames, in that view's pixel frame); view 0 also shows the 2D input keypoints.
@@ -168,7 +168,7 @@ def animate(
     World y is drawn as the plot's vertical axis.
 
     Args:
-        result: a :class:`~mocap_fast.lift.LiftResult` (one clip of a batch via ``clip``).
+        result: a :class:`~mocap_fast.lifting.LiftResult` (one clip of a batch via ``clip``).
         path: ``.gif`` (pillow writer) or ``.mp4`` (ffmpeg writer; needs ffmpeg on PATH, otherwise
             ``ValueError``).
         fps: playback frame rate; default ``result.fps / stride``.
