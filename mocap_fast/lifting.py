@@ -20,7 +20,7 @@ from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
 from .observation import observe
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
-from .rig import camera_centre, rig_for
+from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
 from .sampler import Problem, sample_fast, sample_reference
 
 log = logging.getLogger("mocap_fast")
@@ -229,6 +229,7 @@ def lift(
     max_batch_windows: int = MAX_BATCH_WINDOWS,
     foot_lock: bool = False,
     smooth: float = SMOOTH_FRAMES,
+    rig: str = "window",
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -257,6 +258,9 @@ def lift(
             in every denoising step, so 2D detector noise reaches the output; the default 1 frame
             removes most of it (val, 3 px noise: Accel 59 -> 13 mm/frame², PA-MPJPE 56.3 -> 52.2 mm)
             for +0.3 mm PA-MPJPE on exact 2D.
+        rig: ``"window"`` (default): the virtual cameras of each 64-frame window stand around where
+            the person is in that window, as in training; ``"clip"``: one rig around the whole clip's
+            area for every window (a person walking far meets cameras the model was not trained with).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -277,6 +281,8 @@ def lift(
     fmt, kp_in, conf_in, batched, fps = _check_inputs(
         keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows, smooth
     )
+    if rig not in ("window", "clip"):
+        raise ValueError(f"rig: expected 'window' or 'clip', got {rig!r}")
     seed = operator.index(seed)
     max_batch_windows = operator.index(max_batch_windows)
     steps = None if steps is None else int(steps)
@@ -308,23 +314,26 @@ def lift(
             raise ValueError(f"keypoints: fewer than {MIN_FRAMES} frames after resampling to {MODEL_FPS:g} fps")
     B, T = kp.shape[:2]
 
-    M, K, Tw, size = rig_for(kp, conf, cam)
+    loc = locate(kp, conf, cam)
+    M = loc.M
+    K, Tw, size = virtual_rig(loc.K0, loc.T0, loc.size0, *person_area(loc.pos, loc.valid))  # one per clip: the outputs
     T0, size0 = Tw[:, 0], size[:, 0]
-    K_g = normalized_intrinsics(K, size)
     stats = mdl.stats.to("cpu", torch.float32)
     g_obs, obs = observe(kp, conf, size0, stats)
     centre0 = camera_centre(T0)  # [B, 3] input camera centres, canonical frame
 
     window = mdl.cfg.window
     rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window)]
-    pm_clip = ground_pointmap(K, Tw, size, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
     problem_stats = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     for c, i in enumerate(range(0, len(rows), max_batch_windows)):
         chunk = rows[i:i + max_batch_windows]
-        Xw = _sample_rows(chunk, problem_stats, K_g, Tw, g_obs, conf, obs, pm_clip, steps, _chunk_seed(seed, c), backend, device)
         clip_of = torch.tensor([b for b, _, _ in chunk])
+        Kc, Twc, sizec = window_rigs(loc, chunk) if rig == "window" else (K[clip_of], Tw[clip_of], size[clip_of])
+        pm = ground_pointmap(Kc, Twc, sizec, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
+        Xw = _sample_rows(chunk, problem_stats, normalized_intrinsics(Kc, sizec), Twc, g_obs, conf, obs, pm, steps,
+                          _chunk_seed(seed, c), backend, device)
         c0 = centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
         good = _plausible(Xw, c0)  # [n, w, 22]
         if anchor:
@@ -386,13 +395,14 @@ def _chunk_seed(seed: int, chunk: int) -> int:
     return seed if chunk == 0 else (seed + chunk * 0x9E3779B97F4A7C15) % (2**63)
 
 
-def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm_clip, steps, seed, backend, device) -> torch.Tensor:
-    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length): ``[n, w, 22, 3]`` float64 CPU."""
+def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend, device) -> torch.Tensor:
+    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length) with their
+    rigs ``K_g [n, V, 3, 3]``, ``Tw [n, V, 4, 4]`` and pointmaps ``pm [n, V, R, R, 3]`` (or None):
+    ``[n, w, 22, 3]`` float64 CPU."""
     pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
-    clip_of = torch.tensor([b for b, _, _ in rows])
-    pm = None if pm_clip is None else pm_clip[clip_of].to(device)
+    pm = None if pm is None else pm.to(device)
     problem = Problem(
-        K_g[clip_of].to(device), Tw[clip_of].to(device), pick(g_obs).to(device), pick(conf).float().to(device),
+        K_g.to(device), Tw.to(device), pick(g_obs).to(device), pick(conf).float().to(device),
         pick(obs).float().to(device), pm, VIEW0_WEIGHT, PRIOR_CONF,
     )
     if backend == "reference":

@@ -21,6 +21,7 @@ from __future__ import annotations
 import logging
 import math
 import warnings
+from dataclasses import dataclass
 
 import torch
 
@@ -226,15 +227,30 @@ def _locate(keypoints, confidence, K0, T0) -> tuple[torch.Tensor, torch.Tensor, 
     return p.expand(T, 3), torch.ones(T, dtype=torch.bool), f"a default distance of {DEFAULT_DISTANCE:g} m"
 
 
-def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[torch.Tensor, ...]:
-    """The canonical frame and the 4-camera rig :func:`mocap_fast.lift` uses for a batch of clips.
+@dataclass
+class Located:
+    """Where the person of each clip stands, in the canonical frame of the input camera.
+
+    Attributes:
+        M: ``[4, 4]`` world-to-canonical transform.
+        K0: ``[B, 3, 3]``; T0: ``[B, 4, 4]`` (canonical); size0: ``[B, 2]``: the input camera.
+        pos: ``[B, T, 3]`` per-frame ground positions (metres); valid: ``[B, T]`` bool.
+    """
+
+    M: torch.Tensor
+    K0: torch.Tensor
+    T0: torch.Tensor
+    size0: torch.Tensor
+    pos: torch.Tensor
+    valid: torch.Tensor
+
+
+def locate(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> Located:
+    """The canonical frame and the per-frame ground positions of a batch of clips.
 
     Args:
         keypoints: ``[B, T, 22, 2]`` SMPL-22 pixels of ``cam``; confidence: ``[B, T, 22]``.
         cam: the input :class:`~mocap_fast.Camera`.
-
-    Returns:
-        ``(M [4, 4] world-to-canonical, K [B, 4, 3, 3], T_w2c [B, 4, 4, 4] canonical, image_size [B, 4, 2])``.
 
     Degenerate clips (no observed ankle whose ray meets the ground within ``MAX_GROUND_DISTANCE``)
     are located by the fallbacks of ``GROUND_FALLBACKS`` (knees, hips, shoulders at typical
@@ -256,14 +272,45 @@ def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[tor
         if how is not None:
             msg = f"rig: clip {b}: no observed ankle meets the ground within {MAX_GROUND_DISTANCE:g} m; located by {how}"
             log.info(msg)
-            warnings.warn(msg, RuntimeWarning, stacklevel=3)
+            warnings.warn(msg, RuntimeWarning, stacklevel=4)
     pos = torch.stack([p for p, _, _ in located])
     valid = torch.stack([v for _, v, _ in located])
-    centre, radius = person_area(pos, valid)
-    return (M, *virtual_rig(K0, T0, size0, centre, radius))
+    return Located(M, K0, T0, size0, pos, valid)
+
+
+def rig_for(keypoints: torch.Tensor, confidence: torch.Tensor, cam) -> tuple[torch.Tensor, ...]:
+    """The canonical frame and one 4-camera rig per clip, around the whole clip's area (:func:`locate`).
+
+    Returns:
+        ``(M [4, 4] world-to-canonical, K [B, 4, 3, 3], T_w2c [B, 4, 4, 4] canonical, image_size [B, 4, 2])``.
+    """
+    loc = locate(keypoints, confidence, cam)
+    centre, radius = person_area(loc.pos, loc.valid)
+    return (loc.M, *virtual_rig(loc.K0, loc.T0, loc.size0, centre, radius))
+
+
+def window_rigs(loc: Located, rows: list[tuple[int, int, int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """One 4-camera rig per window ``(clip, start, end)`` of ``rows``, around that window's area.
+
+    Training draws the rig from the ground positions of its 64-frame window, so a person who
+    walks across a long clip meets the rig the model knows in every window, not one stretched
+    over the whole walk. A window without a valid ground position takes its clip's area.
+
+    Returns:
+        ``(K [n, 4, 3, 3], T_w2c [n, 4, 4, 4], image_size [n, 4, 2])`` for the ``n`` rows.
+    """
+    centres, radii = [], []
+    for b, s, e in rows:
+        p, v = loc.pos[b, s:e], loc.valid[b, s:e]
+        if not bool(v.any()):
+            p, v = loc.pos[b], loc.valid[b]
+        c, r = person_area(p[None], v[None])
+        centres.append(c[0]), radii.append(r[0])
+    idx = torch.tensor([b for b, _, _ in rows])
+    return virtual_rig(loc.K0[idx], loc.T0[idx], loc.size0[idx], torch.stack(centres), torch.stack(radii))
 
 
 __all__ = [
     "ANKLE_HEIGHT", "MAX_GROUND_DISTANCE", "camera_centre", "canonical_transform", "ground_positions", "lower_ankle", "person_area",
-    "ray_plane_hits", "rig_for", "virtual_rig",
+    "ray_plane_hits", "rig_for", "virtual_rig", "Located", "locate", "window_rigs",
 ]
