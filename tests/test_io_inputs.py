@@ -194,7 +194,7 @@ def test_bad_inputs_name_the_file(tmp_path, make, match):
 # ------------------------------------------------------------------------------------------- cameras
 
 
-def _rodrigues_vec(R):
+def _rodrigues_vec(R):  # an independent oracle for the reader's scipy Rotation (valid below 180 degrees)
     q = math.acos(max(-1.0, min(1.0, (np.trace(R) - 1) / 2)))
     v = np.array([R[2, 1] - R[1, 2], R[0, 2] - R[2, 0], R[1, 0] - R[0, 1]])
     return v / (2 * math.sin(q)) * q
@@ -271,6 +271,34 @@ T: !!opencv-matrix
     assert parse_opencv_yaml("a: 1\nb: [1, 2,\n 3]\n") == {"a": 1, "b": [1, 2, 3]}
 
 
+@pytest.mark.parametrize("suffix", [".json", ".yml", ".yaml"])
+def test_write_camera_roundtrip_json_and_opencv_yaml(tmp_path, suffix):
+    cams = [CAM, Camera.from_ground(1500.5, 1499.25, 960.125, 540.0, (1920, 1080), height=2.25, pitch_deg=-31.5,
+                                    roll_deg=3.25, yaw_deg=140.0)]
+    for k, cam in enumerate(cams):
+        p = write_camera(tmp_path / f"c{k}{suffix}", cam)
+        text = p.read_text()
+        assert text.startswith("%YAML:1.0\n---\n") == (suffix != ".json")
+        if suffix != ".json":
+            assert "camera_matrix: !!opencv-matrix" in text and "R: !!opencv-matrix" in text
+        c = read_camera(p)
+        np.testing.assert_array_equal(c.T_w2c.numpy(), cam.T_w2c.numpy())  # repr floats: bit exact
+        np.testing.assert_array_equal(c.K.numpy(), cam.K.numpy())
+        assert c.image_size == cam.image_size
+
+
+def test_opencv_yaml_rvec_half_turn_and_readme_example(tmp_path):
+    # rvec of exactly 180 degrees about x: camera upside down relative to the world axes
+    body = "%YAML:1.0\n---\nimage_width: 1280\nimage_height: 720\ncamera_matrix: !!opencv-matrix\n   rows: 3\n" \
+           "   cols: 3\n   dt: d\n   data: [ 1000., 0., 640., 0., 1000., 360., 0., 0., 1. ]\n"
+    p = tmp_path / "half.yml"
+    p.write_text(body + f"rvec: [ {math.pi!r}, 0., 0. ]\ntvec: [ 0., 1.5, 0. ]\n")
+    np.testing.assert_allclose(read_camera(p).T_w2c.numpy()[:3, :3], np.diag([1.0, -1.0, -1.0]), atol=1e-15)
+    # the README's example: Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
+    p.write_text(body + "rvec: [ -3.001966, 0., 0. ]     # comment\ntvec: [ 0., 1.485402, 0.208760 ]\n")
+    np.testing.assert_allclose(read_camera(p).T_w2c.numpy(), CAM.T_w2c.numpy(), atol=2e-6)
+
+
 @pytest.mark.parametrize("name, text, match", [
     ("a.json", "{broken", "invalid JSON"),
     ("b.json", '{"image_size": [640, 480], "height": 1.5}', "missing 'K'"),
@@ -280,8 +308,10 @@ T: !!opencv-matrix
     ("f.json", '{"K": [[500, 0, 320], [0, 500, 240], [0, 0, 1]], "image_size": [640, 480], "R": [[2, 0, 0], '
                '[0, 1, 0], [0, 0, 1]], "T": [0, -1, 0]}', "rotation"),
     ("g.yml", "%YAML:1.0\ncamera_matrix: !!opencv-matrix\n   rows: 3\n   cols: 3\n   data: [ 1, 2 ]\n", "do not fit"),
-    ("h.yml", "%YAML:1.0\n   indented: 1\n", "line 2"),
-    ("i.yml", "%YAML:1.0\nK: [1, 2,\n", "unterminated"),
+    ("h.yml", "%YAML:1.0\n---\nK: [1, 2]\n  bad: indent\n", "invalid YAML \\(line 4"),
+    ("i.yml", "%YAML:1.0\nK: [1, 2,\n", "invalid YAML"),
+    ("k.yml", "%YAML:1.0\n- 1\n- 2\n", "mapping"),
+    ("l.yml", "%YAML:1.0\nK: !!opencv-matrix\n   rows: 3\n   cols: 3\n   data: [ a, b ]\n", "non-numeric"),
     ("j.json", '[1, 2]', "mapping"),
 ])
 def test_bad_camera_files_name_file_and_problem(tmp_path, name, text, match):

@@ -16,9 +16,12 @@ e.g. by ``calibrateCamera`` samples): ``camera_matrix`` (or ``K``) as ``!!opencv
 metres), or ``height`` / ``pitch_deg`` / ``roll_deg`` scalars as in the JSON. The world must
 be mocap_fast's (y up, ground plane y = 0, metres); ``world_up: z`` states a z-up world (ground
 z = 0), converted with ``(x, y, z) -> (x, z, -y)``. ``distortion_coefficients`` are not applied
-(keypoints must be undistorted); non-zero ones give a warning. A minimal parser is used (no
-PyYAML): top-level ``key: value`` scalars, ``!!opencv-matrix`` blocks and flow lists ``[...]``
-that may span lines.
+(keypoints must be undistorted); non-zero ones give a warning. Parsed with PyYAML's safe loader
+plus a constructor for ``!!opencv-matrix`` (the ``%YAML:1.0`` header, which is not YAML 1.1
+syntax, is read as a comment).
+
+:func:`write_camera` writes JSON for ``.json`` and this OpenCV YAML (``camera_matrix``, ``R``,
+``T``, ``image_width``, ``image_height``) for ``.yml`` / ``.yaml``, both read back exactly.
 
 Every problem raises ``ValueError("camera: <file>: <problem>")``.
 """
@@ -28,15 +31,16 @@ from __future__ import annotations
 import json
 import math
 import os
-import re
 import warnings
 from pathlib import Path
 from typing import Any, Union
 
 import numpy as np
+import yaml
+from scipy.spatial.transform import Rotation
 
 from ..reference.camera import Camera
-from ._atomic import write_json
+from ._atomic import write_json, write_text
 
 __all__ = ["read_camera", "write_camera", "camera_from_dict", "parse_opencv_yaml"]
 
@@ -54,8 +58,7 @@ def read_camera(path: PathLike) -> Camera:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise _err(p, f"cannot read ({exc})") from None
-    stripped = text.lstrip()
-    if p.suffix.lower() in (".yml", ".yaml") or stripped.startswith("%YAML") or stripped.startswith("---"):
+    if _is_yaml(p, text):
         d = parse_opencv_yaml(text, p)
     else:
         try:
@@ -65,11 +68,34 @@ def read_camera(path: PathLike) -> Camera:
     return camera_from_dict(d, p)
 
 
+def _is_yaml(p: Path, text: str) -> bool:
+    stripped = text.lstrip()
+    return p.suffix.lower() in (".yml", ".yaml") or stripped.startswith("%YAML") or stripped.startswith("---")
+
+
 def write_camera(path: PathLike, cam: Camera) -> Path:
-    """Atomically write ``cam`` as mocap_fast camera JSON (``K``, ``T_w2c``, ``image_size``)."""
+    """Atomically write ``cam``: OpenCV YAML for a ``.yml`` / ``.yaml`` path, else mocap_fast JSON
+    (``K``, ``T_w2c``, ``image_size``). Both are read back exactly by :func:`read_camera`."""
     if not isinstance(cam, Camera):
         raise ValueError(f"cam: expected a mocap_fast.Camera, got {type(cam).__name__}")
+    if Path(path).suffix.lower() in (".yml", ".yaml"):
+        return write_text(path, opencv_yaml(cam))
     return write_json(path, cam.to_dict())
+
+
+def _yaml_matrix(name: str, a: np.ndarray) -> str:
+    data = ", ".join(repr(float(v)) for v in a.reshape(-1))
+    return f"{name}: !!opencv-matrix\n   rows: {a.shape[0]}\n   cols: {a.shape[1]}\n   dt: d\n   data: [ {data} ]\n"
+
+
+def opencv_yaml(cam: Camera) -> str:
+    """``cam`` as ``cv::FileStorage`` YAML text (``%YAML:1.0``; ``R`` / ``T`` world-to-camera, metres)."""
+    T = cam.T_w2c.detach().cpu().double().numpy()
+    w, h = cam.image_size
+    return ("%YAML:1.0\n---\n"
+            f"image_width: {w!r}\nimage_height: {h!r}\n"
+            + _yaml_matrix("camera_matrix", cam.K.detach().cpu().double().numpy())
+            + _yaml_matrix("R", T[:3, :3]) + _yaml_matrix("T", T[:3, 3:]))
 
 
 def _matrix(v: Any, path: Any, key: str, shape: tuple[int, ...] | None = None) -> np.ndarray:
@@ -105,15 +131,6 @@ def _number(d: dict, key: str, path: Any, default: Any = None) -> float:
     return f
 
 
-def _rodrigues(r: np.ndarray) -> np.ndarray:
-    theta = float(np.linalg.norm(r))
-    if theta < 1e-12:
-        return np.eye(3)
-    k = r / theta
-    Kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    return np.eye(3) + math.sin(theta) * Kx + (1 - math.cos(theta)) * Kx @ Kx
-
-
 def camera_from_dict(d: Any, path: Any = "<dict>") -> Camera:
     """A :class:`Camera` from a parsed camera file (mocap_fast JSON keys or OpenCV names)."""
     if not isinstance(d, dict):
@@ -144,7 +161,7 @@ def camera_from_dict(d: Any, path: Any = "<dict>") -> Camera:
             if "R" in d:
                 R = _matrix(d["R"], path, "R", (3, 3))
             elif "rvec" in d:
-                R = _rodrigues(_matrix(d["rvec"], path, "rvec", (3,)))
+                R = Rotation.from_rotvec(_matrix(d["rvec"], path, "rvec", (3,))).as_matrix()
             else:
                 raise _err(path, "extrinsics need 'R' (3x3) or 'rvec' with 'T' / 'tvec'")
             tv = d.get("tvec", d.get("T"))
@@ -178,92 +195,53 @@ def camera_from_dict(d: Any, path: Any = "<dict>") -> Camera:
 
 # ------------------------------------------------------------------------------------ OpenCV YAML
 
-_KEY = re.compile(r"^([A-Za-z_][\w\-]*)\s*:\s*(.*)$")
+
+class _OpenCVLoader(yaml.SafeLoader):
+    """PyYAML's safe loader that also builds ``!!opencv-matrix`` nodes into ndarrays."""
 
 
-def _scalar(text: str) -> Any:
-    t = text.strip()
-    if len(t) >= 2 and t[0] == t[-1] and t[0] in "\"'":
-        return t[1:-1]
+def _opencv_matrix(loader: _OpenCVLoader, node: yaml.Node) -> np.ndarray:
+    fields = loader.construct_mapping(node, deep=True)
+    where = f"line {node.start_mark.line + 1}: opencv-matrix"
+    if "data" not in fields:
+        raise _err(loader._mf_path, f"{where}: matrix without 'data'")
     try:
-        return int(t)
-    except ValueError:
-        pass
+        data = np.asarray(fields["data"], dtype=np.float64).reshape(-1)
+    except (TypeError, ValueError):
+        raise _err(loader._mf_path, f"{where}: non-numeric matrix data") from None
     try:
-        return float(t)
-    except ValueError:
-        return t
+        return data.reshape(int(fields.get("rows", -1)), int(fields.get("cols", -1)))
+    except (TypeError, ValueError):
+        raise _err(loader._mf_path, f"{where}: {data.size} numbers do not fit rows={fields.get('rows')} "
+                                    f"cols={fields.get('cols')}") from None
 
 
-def _flow_list(text: str, path: Any, key: str) -> list:
-    inner = text.strip()
-    if not (inner.startswith("[") and inner.endswith("]")):
-        raise _err(path, f"{key}: expected a [ ... ] list")
-    items = [x for x in inner[1:-1].replace("\n", " ").split(",") if x.strip()]
-    out = []
-    for x in items:
-        v = _scalar(x)
-        if isinstance(v, str):
-            raise _err(path, f"{key}: non-numeric list item {x.strip()!r}")
-        out.append(v)
-    return out
+_OpenCVLoader.add_constructor("tag:yaml.org,2002:opencv-matrix", _opencv_matrix)
 
 
 def parse_opencv_yaml(text: str, path: Any = "<string>") -> dict:
-    """Parse a ``cv::FileStorage`` YAML text into ``{key: number | str | list | ndarray}``."""
+    """Parse a ``cv::FileStorage`` YAML text (PyYAML, ``!!opencv-matrix`` -> float64 ndarray) into a dict.
+
+    Raises:
+        ValueError: ``"camera: <path>: ..."`` for invalid YAML (with the line), a malformed matrix,
+            or a document that is not a mapping.
+    """
     lines = text.splitlines()
-    out: dict[str, Any] = {}
-    i = 0
-
-    def take_value(rest: str, i: int, key: str) -> tuple[str, int]:
-        """The value text, joining following lines until a ``[`` list is closed."""
-        if rest.count("[") > rest.count("]"):
-            buf = [rest]
-            while buf and "".join(buf).count("[") > "".join(buf).count("]"):
-                i += 1
-                if i >= len(lines):
-                    raise _err(path, f"{key}: unterminated [ list")
-                buf.append(lines[i].split("#", 1)[0])
-            return " ".join(buf), i
-        return rest, i
-
-    while i < len(lines):
-        raw = lines[i].split("#", 1)[0] if not lines[i].lstrip().startswith("%") else ""
-        line = raw.rstrip()
-        if not line.strip() or line.strip() in ("---", "...") or line.startswith("%"):
-            i += 1
-            continue
-        if line[0].isspace():
-            raise _err(path, f"line {i + 1}: unexpected indented line {line.strip()[:40]!r}")
-        m = _KEY.match(line)
-        if not m:
-            raise _err(path, f"line {i + 1}: expected 'key: value', got {line.strip()[:40]!r}")
-        key, rest = m.group(1), m.group(2).strip()
-        if rest.startswith("!!opencv-matrix") or rest.startswith("!<tag:yaml.org,2002:opencv-matrix>") or rest == "":
-            fields: dict[str, Any] = {}
-            i += 1
-            while i < len(lines) and (not lines[i].strip() or lines[i][0].isspace()):
-                sub = lines[i].split("#", 1)[0].strip()
-                if sub:
-                    mm = _KEY.match(sub)
-                    if not mm:
-                        raise _err(path, f"line {i + 1}: expected 'field: value' in {key}")
-                    val, i = take_value(mm.group(2).strip(), i, key)
-                    fields[mm.group(1)] = val
-                i += 1
-            if "data" not in fields:
-                raise _err(path, f"{key}: matrix without 'data'")
-            data = _flow_list(fields["data"], path, key)
-            try:
-                rows, cols = int(_scalar(fields.get("rows", "-1"))), int(_scalar(fields.get("cols", "-1")))
-                out[key] = np.asarray(data, dtype=np.float64).reshape(rows, cols)
-            except (TypeError, ValueError):
-                raise _err(path, f"{key}: {len(data)} numbers do not fit rows={fields.get('rows')} "
-                                 f"cols={fields.get('cols')}") from None
-            continue
-        val, i = take_value(rest, i, key)
-        out[key] = _flow_list(val, path, key) if val.startswith("[") else _scalar(val)
-        i += 1
-    if not out:
+    if lines and lines[0].startswith("%YAML:"):  # OpenCV's header is not YAML 1.1: keep it as a comment
+        lines[0] = "#" + lines[0]
+    loader = _OpenCVLoader("\n".join(lines))
+    loader._mf_path = path
+    try:
+        out = loader.get_single_data()
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise _err(path, f"invalid YAML ({where}{problem})") from None
+    finally:
+        loader.dispose()
+    if out is None:
         raise _err(path, "empty YAML")
+    if not isinstance(out, dict):
+        raise _err(path, f"expected a mapping of keys, got {type(out).__name__}")
     return out
