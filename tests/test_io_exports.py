@@ -14,7 +14,7 @@ from mocap_fast.data.bvh import read_bvh
 from mocap_fast.io import _atomic
 from mocap_fast.io.c3d import read_c3d, write_c3d
 from mocap_fast.io.export import export_result, parse_formats, read_glb, write_bvh, write_gltf
-from mocap_fast.io.skeleton import _swing, euler_zyx_degrees, fit_skeleton, skeleton_positions
+from mocap_fast.io.skeleton import _swing, euler_zyx_degrees, fit_skeleton, matrix_to_quaternion, skeleton_positions
 from mocap_fast.joints import SMPL22
 from mocap_fast.lifting import LiftResult
 
@@ -139,10 +139,17 @@ def test_skeleton_rotation_helpers():
     b = rng.normal(size=(50, 3))
     b[0] = -a  # antiparallel
     b[1] = a
+    b[2] = -a + np.array([1e-7, 0.0, 0.0])  # near-antiparallel (about 180 degrees)
+    b[3] = a + np.array([0.0, 0.0, 1e-12])  # near-identity
     b /= np.linalg.norm(b, axis=-1, keepdims=True)
     S = _swing(a, b)
     np.testing.assert_allclose(np.einsum("tij,j->ti", S, a), b, atol=1e-12)
     np.testing.assert_allclose(np.linalg.det(S), 1.0, atol=1e-12)
+    np.testing.assert_allclose(S[1], np.eye(3), atol=1e-15)
+    q = matrix_to_quaternion(np.stack([np.eye(3), np.diag([1.0, -1.0, -1.0]), R[5]]))  # identity, half-turn, any
+    np.testing.assert_allclose(q[:2], [[1, 0, 0, 0], [0, 1, 0, 0]], atol=1e-15)
+    assert q[2, 0] >= 0
+    np.testing.assert_allclose(Rotation.from_quat(q[2, [1, 2, 3, 0]]).as_matrix(), R[5], atol=1e-12)
     X = _clip("cmu_02_03", 10)
     sk = fit_skeleton(X)
     np.testing.assert_allclose(skeleton_positions(sk), _rigid_reference(X), atol=1e-9)

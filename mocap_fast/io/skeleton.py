@@ -25,9 +25,11 @@ Leaf joints (feet, head, wrists) keep the identity local rotation.
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from ..joints import SMPL22
 
@@ -87,59 +89,20 @@ def _swing(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     a = np.broadcast_to(a, b.shape)
     c = (a * b).sum(-1)
     v = np.cross(a, b)
-    # quaternion (w, v) = normalize(1 + c, a x b); near c = -1 use a half-turn about an axis _|_ a
-    w = 1.0 + c
-    anti = w < 1e-10
+    s = np.linalg.norm(v, axis=-1)
+    rotvec = v * (np.arctan2(s, c) / np.maximum(s, _EPS))[:, None]  # axis a x b, angle between a and b
+    anti = (s < 1e-9) & (c < 0)  # opposite: a half-turn about any axis perpendicular to a
     if anti.any():
         ref = np.where(np.abs(a[anti, 0:1]) < 0.9, np.array([1.0, 0, 0]), np.array([0, 1.0, 0]))
-        axis = np.cross(a[anti], ref)
-        v = v.copy()
-        w = w.copy()
-        v[anti] = axis / np.linalg.norm(axis, axis=-1, keepdims=True)
-        w[anti] = 0.0
-    q = np.concatenate([w[:, None], v], -1)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return quaternion_to_matrix(q)
-
-
-def quaternion_to_matrix(q: np.ndarray) -> np.ndarray:
-    """``(..., 4)`` unit quaternions (w, x, y, z) -> ``(..., 3, 3)`` rotation matrices."""
-    w, x, y, z = np.moveaxis(q, -1, 0)
-    return np.stack([
-        np.stack([1 - 2 * (y * y + z * z), 2 * (x * y - w * z), 2 * (x * z + w * y)], -1),
-        np.stack([2 * (x * y + w * z), 1 - 2 * (x * x + z * z), 2 * (y * z - w * x)], -1),
-        np.stack([2 * (x * z - w * y), 2 * (y * z + w * x), 1 - 2 * (x * x + y * y)], -1),
-    ], -2)
+        rotvec[anti] = _unit(np.cross(a[anti], ref))[0] * np.pi
+    return Rotation.from_rotvec(rotvec).as_matrix()
 
 
 def matrix_to_quaternion(R: np.ndarray) -> np.ndarray:
-    """``(..., 3, 3)`` rotations -> ``(..., 4)`` unit quaternions (w, x, y, z), w >= 0 (Shepperd's method)."""
+    """``(..., 3, 3)`` rotations -> ``(..., 4)`` unit quaternions (w, x, y, z), w >= 0."""
     R = np.asarray(R, dtype=np.float64)
-    m = R.reshape(-1, 3, 3)
-    tr = np.trace(m, axis1=1, axis2=2)
-    cand = np.stack([tr, m[:, 0, 0], m[:, 1, 1], m[:, 2, 2]], -1)
-    k = cand.argmax(-1)
-    q = np.zeros((m.shape[0], 4))
-    for i in range(4):
-        s = k == i
-        if not s.any():
-            continue
-        r = m[s]
-        if i == 0:
-            t = np.sqrt(1 + tr[s]) * 2
-            q[s] = np.stack([t / 4, (r[:, 2, 1] - r[:, 1, 2]) / t, (r[:, 0, 2] - r[:, 2, 0]) / t, (r[:, 1, 0] - r[:, 0, 1]) / t], -1)
-        elif i == 1:
-            t = np.sqrt(1 + r[:, 0, 0] - r[:, 1, 1] - r[:, 2, 2]) * 2
-            q[s] = np.stack([(r[:, 2, 1] - r[:, 1, 2]) / t, t / 4, (r[:, 0, 1] + r[:, 1, 0]) / t, (r[:, 0, 2] + r[:, 2, 0]) / t], -1)
-        elif i == 2:
-            t = np.sqrt(1 + r[:, 1, 1] - r[:, 0, 0] - r[:, 2, 2]) * 2
-            q[s] = np.stack([(r[:, 0, 2] - r[:, 2, 0]) / t, (r[:, 0, 1] + r[:, 1, 0]) / t, t / 4, (r[:, 1, 2] + r[:, 2, 1]) / t], -1)
-        else:
-            t = np.sqrt(1 + r[:, 2, 2] - r[:, 0, 0] - r[:, 1, 1]) * 2
-            q[s] = np.stack([(r[:, 1, 0] - r[:, 0, 1]) / t, (r[:, 0, 2] + r[:, 2, 0]) / t, (r[:, 1, 2] + r[:, 2, 1]) / t, t / 4], -1)
-    q *= np.where(q[:, :1] < 0, -1.0, 1.0)
-    q /= np.linalg.norm(q, axis=-1, keepdims=True)
-    return q.reshape(R.shape[:-2] + (4,))
+    xyzw = Rotation.from_matrix(R.reshape(-1, 3, 3)).as_quat(canonical=True)
+    return xyzw[:, [3, 0, 1, 2]].reshape(R.shape[:-2] + (4,))
 
 
 def euler_zyx_degrees(R: np.ndarray) -> np.ndarray:
@@ -147,12 +110,11 @@ def euler_zyx_degrees(R: np.ndarray) -> np.ndarray:
 
     At gimbal lock (``|y| = 90``) ``x = 0``.
     """
-    cy = np.hypot(R[..., 0, 0], R[..., 1, 0])
-    y = np.arctan2(-R[..., 2, 0], cy)
-    lock = cy < 1e-9
-    z = np.where(lock, np.arctan2(-R[..., 0, 1], R[..., 1, 1]), np.arctan2(R[..., 1, 0], R[..., 0, 0]))
-    x = np.where(lock, 0.0, np.arctan2(R[..., 2, 1], R[..., 2, 2]))
-    return np.degrees(np.stack([z, y, x], -1))
+    R = np.asarray(R, dtype=np.float64)
+    with warnings.catch_warnings():  # gimbal lock is expected (and handled: x = 0) for straight bones
+        warnings.filterwarnings("ignore", message="Gimbal lock", category=UserWarning)
+        e = Rotation.from_matrix(R.reshape(-1, 3, 3)).as_euler("ZYX", degrees=True)
+    return e.reshape(R.shape[:-2] + (3,))
 
 
 def _body_frame(joints: np.ndarray, j: int) -> np.ndarray:
