@@ -36,6 +36,9 @@ from typing import Any
 
 import numpy as np
 import torch
+from scipy.spatial.transform import Rotation
+
+from .metrics import similarity_align
 
 __all__ = ["SMPLFit", "check_model", "fit", "load_smpl"]
 
@@ -162,18 +165,12 @@ def load_smpl(model_path: Any, gender: str = "neutral", num_betas: int = 10, dev
     return model.to(device if device is not None else "cpu")
 
 
-def _rodrigues_kabsch(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """Axis-angle ``(T, 3)`` of the rotations best mapping centred ``A (N, 3)`` onto centred ``B (T, N, 3)``."""
-    H = A.T[None] @ B  # (T, 3, 3)
-    U, _, Vt = torch.linalg.svd(H)
-    d = torch.sign(torch.linalg.det(Vt.transpose(-1, -2) @ U.transpose(-1, -2)))
-    S = torch.diag_embed(torch.stack([torch.ones_like(d), torch.ones_like(d), d], -1))
-    R = Vt.transpose(-1, -2) @ S @ U.transpose(-1, -2)
-    cos = ((R.diagonal(dim1=-2, dim2=-1).sum(-1) - 1) / 2).clamp(-1 + 1e-6, 1 - 1e-6)
-    ang = torch.acos(cos)
-    axis = torch.stack([R[:, 2, 1] - R[:, 1, 2], R[:, 0, 2] - R[:, 2, 0], R[:, 1, 0] - R[:, 0, 1]], -1)
-    axis = axis / (2 * torch.sin(ang)[:, None]).clamp_min(1e-8)
-    return axis * ang[:, None]
+def _orientation_rotvec(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """Axis-angle ``(T, 3)`` (B's dtype and device) of the rotations best mapping ``A (N, 3)`` onto
+    ``B (T, N, 3)``: the rigid Umeyama fit of :func:`mocap_fast.metrics.similarity_align` (a proper
+    rotation, never a reflection) converted by scipy's ``Rotation`` (exact at 180 degrees too)."""
+    _, R, _ = similarity_align(A.expand(B.shape), B, scale=False)
+    return torch.from_numpy(Rotation.from_matrix(R.cpu().numpy()).as_rotvec()).to(B)
 
 
 def _optimise(loss_fn, first, params, iters: int, lr: float) -> None:
@@ -281,7 +278,7 @@ def fit(
         J0 = J0[0]
         A = J0[_TORSO] - J0[_TORSO].mean(0)
         B = X[:, _TORSO] - X[:, _TORSO].mean(1, keepdim=True)
-        orient0 = _rodrigues_kabsch(A.double(), B.double()).float()
+        orient0 = _orientation_rotvec(A, B).float()
     betas = torch.zeros(1, nb, device=device, requires_grad=True)
     orient = orient0.clone().requires_grad_(True)
     pose = torch.zeros(T, n_body * 3, device=device, requires_grad=True)

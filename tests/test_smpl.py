@@ -67,3 +67,35 @@ def test_fit_contact_term_keeps_feet(tmp_path):
     assert step(res.joints) < step(free.joints)
     with pytest.raises(ValueError, match="contacts"):
         smpl.fit(X, path, contacts=np.zeros((3, 4), bool), iters=1, device="cpu")
+
+
+def _residual(R, A, B):
+    return np.linalg.norm(A @ R.T - B, axis=-1).mean()
+
+
+def test_orientation_init_identity_half_turn_near_half_turn_and_mirror():
+    """The initial SMPL orientation (rigid Umeyama + scipy Rotation), including a person facing away."""
+    from scipy.spatial.transform import Rotation
+
+    rng = np.random.default_rng(0)
+    A = rng.normal(size=(11, 3))
+    A -= A.mean(0)
+    Rs = Rotation.concatenate([
+        Rotation.identity(),
+        Rotation.from_rotvec([0.0, np.pi, 0.0]),                     # exactly 180 degrees: facing away
+        Rotation.from_rotvec([np.pi, 0.0, 0.0]),
+        Rotation.from_rotvec(np.array([1.0, 2.0, -0.5]) / np.linalg.norm([1.0, 2.0, -0.5]) * (np.pi - 1e-7)),
+        Rotation.random(4, random_state=3),
+    ])
+    B = np.einsum("tij,nj->tni", Rs.as_matrix(), A) + np.array([0.3, 1.0, -2.0])  # translated: fit centres
+    rv = smpl._orientation_rotvec(torch.from_numpy(A), torch.from_numpy(B)).numpy()
+    np.testing.assert_allclose(Rotation.from_rotvec(rv).as_matrix(), Rs.as_matrix(), atol=1e-9)
+    np.testing.assert_allclose(rv[0], 0.0, atol=1e-12)
+    np.testing.assert_allclose(np.linalg.norm(rv[1:3], axis=-1), np.pi, atol=1e-9)
+    # a mirrored body (left/right swapped) gets the best proper rotation, never a reflection
+    M = (A * np.array([-1.0, 1.0, 1.0]))[None]
+    rv = smpl._orientation_rotvec(torch.from_numpy(A), torch.from_numpy(M)).numpy()
+    R = Rotation.from_rotvec(rv[0]).as_matrix()
+    assert abs(np.linalg.det(R) - 1.0) < 1e-12
+    others = Rotation.random(2000, random_state=4).as_matrix()
+    assert _residual(R, A, M[0]) <= min(_residual(Q, A, M[0]) for Q in others) + 1e-12
