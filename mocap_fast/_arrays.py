@@ -95,14 +95,3 @@ def check_positive(value: float, name: str) -> float:
     if not np.isfinite(v) or v <= 0:
         raise ValueError(f"{name}: must be finite and > 0, got {value!r}")
     return v
-
-
-def filter_in_time(x: torch.Tensor, taps: torch.Tensor) -> torch.Tensor:
-    """``x [N, T, ...]`` convolved along T with the odd-length ``taps`` (normalised to sum 1),
-    edges replicated; same shape and dtype."""
-    r = taps.shape[0] // 2
-    N, T = x.shape[:2]
-    flat = x.reshape(N, T, -1).transpose(1, 2).reshape(-1, 1, T)  # [N * D, 1, T]
-    kernel = (taps / taps.sum()).to(x.dtype)[None, None]
-    out = torch.nn.functional.conv1d(torch.nn.functional.pad(flat, (r, r), mode="replicate"), kernel)
-    return out.reshape(N, -1, T).transpose(1, 2).reshape(x.shape)

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 import torch
 
 from .baseline import ground_cutout
@@ -142,9 +143,7 @@ def miscalibrated(cam: Camera, rng: np.random.Generator, error: tuple[float, flo
 
 def _rotate_about_camera_x(R: torch.Tensor, angle: float) -> torch.Tensor:
     """World-to-camera rotation ``R`` turned by ``angle`` radians about the camera's own x axis."""
-    c, s = math.cos(angle), math.sin(angle)
-    Rx = torch.tensor([[1.0, 0.0, 0.0], [0.0, c, -s], [0.0, s, c]], dtype=R.dtype)
-    return Rx @ R
+    return torch.from_numpy(Rotation.from_euler("x", angle).as_matrix()).to(R) @ R
 
 
 def condition_input(case: EvalCase, cond: Condition, rng: np.random.Generator):

@@ -34,6 +34,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import gaussian_filter1d
 import torch
 
 __all__ = ["FOOT_JOINTS", "detect_contacts", "foot_lock"]
@@ -254,9 +255,8 @@ def foot_lock(
         sel = over > np.linalg.norm(extra, axis=-1)
         extra[sel] = need[sel]
     if extra.any() and B > 0:  # smooth the extra over time, within the correction support
-        k = np.exp(-0.5 * (np.arange(-B, B + 1) / max(B / 2, 1)) ** 2)
-        k /= k.sum()
-        sm = np.stack([np.convolve(np.pad(extra[:, c], B, mode="edge"), k, mode="valid") for c in range(3)], 1)
+        sigma = max(B / 2, 1)  # Gaussian of radius B (truncate * sigma = B), edges replicated
+        sm = gaussian_filter1d(extra, sigma, axis=0, mode="nearest", truncate=B / sigma)
         bigger = np.linalg.norm(extra, axis=-1) > np.linalg.norm(sm, axis=-1)
         extra = np.where(bigger[:, None], extra, sm)
         extra *= np.minimum(wtot, 1.0)[:, None]

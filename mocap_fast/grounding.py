@@ -20,9 +20,7 @@ foot sliding and W-MPJPE down, PA-MPJPE unchanged, Accel unchanged on val.
 from __future__ import annotations
 
 import torch
-import torch.nn.functional as F
-
-from ._arrays import filter_in_time
+from scipy.ndimage import convolve1d, median_filter
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """SMPL-22 ankles and feet."""
@@ -83,15 +81,9 @@ def smooth_ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[to
     lever = cy - low
     ok = lever >= MIN_LEVER
     k = torch.where(ok, (cy - CONTACT_HEIGHT) / torch.where(ok, lever, torch.ones_like(lever)), torch.ones_like(lever))
-    k = _running_median(k.double(), MEDIAN_FRAMES)
-    k = filter_in_time(k, torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=k.dtype)[1:-1])
-    k = k.clamp(*SCALE_RANGE).to(joints.dtype)
+    k = median_filter(k.detach().cpu().double().numpy(), size=(1, MEDIAN_FRAMES), mode="nearest")
+    hann = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=torch.float64)[1:-1].numpy()
+    k = convolve1d(k, hann / hann.sum(), axis=1, mode="nearest")
+    k = torch.from_numpy(k).clamp(*SCALE_RANGE).to(joints)
     c = centre[:, None, None, :]
     return c + k[..., None, None] * (joints - c), k
-
-
-def _running_median(x: torch.Tensor, width: int) -> torch.Tensor:
-    """Centred running median of ``x [N, T]`` over ``width`` (odd) samples, edges replicated."""
-    h = width // 2
-    padded = F.pad(x[:, None], (h, h), mode="replicate")[:, 0]
-    return padded.unfold(-1, width, 1).median(-1).values

@@ -54,6 +54,7 @@ def canonical_transform(T_w2c: torch.Tensor) -> torch.Tensor:
     if bool((horiz.norm(dim=-1) < 1e-6).any()):
         raise ValueError("camera: optical axis is vertical; the heading is undefined")
     yaw = torch.atan2(-fwd[..., 0], -fwd[..., 2])
+    # torch, not scipy's Rotation: batched on the cameras' device; one elementary rotation needs no roma
     c, s = torch.cos(yaw), torch.sin(yaw)
     zero, one = torch.zeros_like(c), torch.ones_like(c)
     # rotation by -yaw about +y

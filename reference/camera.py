@@ -183,6 +183,7 @@ def look_rotation(pitch: torch.Tensor, roll: torch.Tensor, yaw: torch.Tensor) ->
     Returns:
         ``[..., 3, 3]``.
     """
+    # torch, not scipy's Rotation: batched, on any device, differentiable; elementary rotations need no roma
     pitch, roll, yaw = torch.broadcast_tensors(pitch, roll, yaw)
     sp, cp = torch.sin(pitch), torch.cos(pitch)
     sr, cr = torch.sin(roll), torch.cos(roll)

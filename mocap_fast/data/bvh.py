@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping, Union
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 
 from .._arrays import check_positive
 from ..joints import SMPL22
@@ -253,16 +254,7 @@ def _parse_motion(lines: list[str], start: int, num_channels: int, source: str) 
 
 def _axis_rotations(axis: int, degrees: np.ndarray) -> np.ndarray:
     """``(F, 3, 3)`` rotation matrices about coordinate ``axis`` by ``degrees`` (F,)."""
-    r = np.radians(degrees)
-    c, s = np.cos(r), np.sin(r)
-    m = np.zeros((len(r), 3, 3))
-    i, j = [(1, 2), (2, 0), (0, 1)][axis]
-    m[:, axis, axis] = 1.0
-    m[:, i, i] = c
-    m[:, j, j] = c
-    m[:, i, j] = -s
-    m[:, j, i] = s
-    return m
+    return Rotation.from_euler("xyz"[axis], np.asarray(degrees, dtype=np.float64)[:, None], degrees=True).as_matrix()
 
 
 def _forward_kinematics(h: _Hierarchy, values: np.ndarray) -> np.ndarray:

@@ -100,6 +100,7 @@ def resample(joints: Any, fps_in: float, fps_out: float) -> Any:
         t = np.where(np.abs(t - np.rint(t)) < 1e-6, np.rint(t), t)
         i0 = np.minimum(np.floor(t).astype(np.int64), x.shape[0] - 1)
         i1 = np.minimum(i0 + 1, x.shape[0] - 1)
+        # hand-written lerp: np.interp is 1-D, and the snapped times above keep frames exact
         w = (t - i0).reshape((n,) + (1,) * (x.ndim - 1))
         out = (x[i0] * (1.0 - w) + x[i1] * w).astype(x.dtype)
     return torch.from_numpy(out).to(joints.device) if is_torch else out

@@ -16,6 +16,7 @@ import math
 from dataclasses import dataclass, fields
 
 import numpy as np
+from scipy.spatial.transform import Rotation
 import torch
 
 from ..joints import SMPL22, from_smpl22, mirror, to_smpl22
@@ -153,9 +154,7 @@ def place_motion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple
         X = mirror(X, SMPL22)
     X = X * rng.uniform(*aug.body_scale)
     yaw = rng.uniform(-math.pi, math.pi)
-    c, s = math.cos(yaw), math.sin(yaw)
-    Ry = np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]])
-    X = X @ Ry.T
+    X = X @ Rotation.from_euler("y", yaw).as_matrix().T
     centre = X[:, 0, [0, 2]].mean(0)
     dist = math.exp(rng.uniform(math.log(aug.distance[0]), math.log(aug.distance[1])))
     bearing = rng.uniform(-0.35, 0.35)
