@@ -47,6 +47,8 @@ _ZERO_PATH_M = 1e-9
 # ---------------------------------------------------------------- similarity (Umeyama) fit
 
 
+# The one Umeyama fit of the package (metrics, SMPL initialisation). Hand-written because it is batched
+# over frames / chunks in torch; scipy's align_vectors / orthogonal_procrustes fit one set, without scale.
 def _umeyama(src: torch.Tensor, dst: torch.Tensor, with_scale: bool) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     n = src.shape[-2]
     mu_s = src.mean(-2, keepdim=True)

@@ -12,6 +12,9 @@ by its position channels replaced by their values.
 Reallusion CC rig ``cmu_cc``, Bandai Namco ``bandai``), following the same conversion steps
 (units, up axis, leading T-pose frames, resampling, ground), so a CMU BVH converts to what the
 mocap30 clips hold.
+
+The parser is hand-written: PyPI has no maintained BVH reader that handles position channels
+on any joint and reports file line numbers; the rotations use scipy's ``Rotation``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,9 @@ axes unchanged (**y up**, ground y = 0; most C3D viewers let one pick the up axi
 is written as an invalid sample (residual word -1, coordinates 0). Layout: block 1 header,
 blocks 2.. parameters (groups POINT, ANALOG, TRIAL, MANUFACTURER), then the frames
 (x, y, z, residual per marker per frame, float32).
+
+Written by hand (about 200 lines of ``struct``) so plain users need no C3D package; the tests
+read every file back with the ``c3d`` package (``[dev]``) as an independent check.
 """
 
 from __future__ import annotations

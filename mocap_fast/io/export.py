@@ -18,6 +18,9 @@
   ``joints_cam`` (T, 22, 3) input-camera metres, ``confidence`` (T, 22), ``fps``, ``joint_names``,
   the cameras (``K``, ``T_w2c``, ``image_size`` per view, index 0 = input) and ``metadata``
   (``version``, ``model``, and whatever the caller adds); NPZ adds ``views_2d``.
+
+The glTF / BVH writers build the files directly (a few hundred lines, no dependency for plain
+users); the tests load the GLB with ``pygltflib`` and ``trimesh`` (``[dev]``) as independent checks.
 """
 
 from __future__ import annotations
