@@ -6,6 +6,7 @@ Every command prints a one-line reason and exits non-zero on bad input.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -382,8 +383,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return args.func(args)
     except BrokenPipeError:  # `mocap-fast demo | head`: the reader left; end quietly
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())  # Python's final flush of stdout must not fail again
+        try:  # Python's final flush of stdout must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
         return 0
     except (ValueError, OSError) as exc:
         msg = " ".join(str(exc).split())  # one line
