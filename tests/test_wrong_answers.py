@@ -98,3 +98,24 @@ def test_implausible_flags_each_symptom(clip):
     assert "body height" in " ".join(implausible(Xt * 2))
     assert "never come within" in " ".join(implausible(Xt + torch.tensor([0.0, 1.0, 0.0])))
     assert "under the ground" in " ".join(implausible(Xt - torch.tensor([0.0, 1.0, 0.0])))
+
+
+def test_closed_pipe_ends_quietly(monkeypatch, capsys):
+    """`mocap-fast demo | head`: the reader closing the pipe is exit 0 with nothing on stderr."""
+    import mocap_fast.cli as cli
+
+    def demo(args):
+        raise BrokenPipeError(32, "Broken pipe")
+
+    monkeypatch.setattr(cli, "cmd_demo", demo)
+    assert cli.main(["demo"]) == 0
+    assert capsys.readouterr().err == ""
+
+
+def test_cli_warning_is_one_line(capsys):
+    from mocap_fast.cli import _one_line_warnings
+
+    with warnings.catch_warnings():
+        _one_line_warnings("lift")
+        warnings.warn("something\n odd", RuntimeWarning)
+    assert capsys.readouterr().err == "mocap-fast lift: warning: something odd\n"
