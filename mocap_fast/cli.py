@@ -188,9 +188,13 @@ def cmd_eval(args) -> int:
     if unknown:
         raise ValueError(f"conditions: unknown {unknown}; expected some of {sorted(CONDITIONS)}")
     sets = {Path(d).resolve().name: _val_clips(d, args.split) for d in args.data}
-    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor}
-    report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
-                      max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options)
+    from .progress import progress_bar
+
+    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor, "quiet": True}
+    with progress_bar(None, "eval (cases)", args.quiet, "case") as bar:
+        report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
+                          max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options,
+                          progress=lambda desc: (bar.set_postfix_str(desc, refresh=False), bar.update(1)))
     report.meta["command"] = "mocap-fast eval " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else ""
     print(report.table(("all",) if args.brief else ("all", "locomotion", "in_place")))
     if args.out:
@@ -221,7 +225,7 @@ def cmd_train(args) -> int:
         raise ValueError(f"data: no training clips in {args.data}")
     opts = TrainOptions(stage=args.stage, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     trainer = Trainer(cfg, train, args.out, opts, init=args.init, val_clips=val)
-    model = trainer.run(max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
+    model = trainer.run(max_seconds=None if args.max_minutes is None else 60 * args.max_minutes, progress=not args.quiet)
     if trainer.rank == 0:
         save_model(model, Path(args.out) / "model.safetensors")
         print(f"step {trainer.step}: val x0-loss {trainer.val_loss():.4f}; wrote {args.out}/model.safetensors")
@@ -339,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--brief", action="store_true", help="print only all-motion rows (the JSON has everything)")
     e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path (summary and per-case rows)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_eval)
 
     b = sub.add_parser("bench", help="time lift() (reference vs fast) and triangulate() on this machine")
@@ -361,6 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (the log lines stay)")
     t.epilog = "Multi-GPU / multi-node: torchrun --nproc_per_node N -m mocap_fast.cli train ... (DDP; rank 0 writes)."
     t.set_defaults(func=cmd_train)
     return p

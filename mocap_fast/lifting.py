@@ -379,7 +379,7 @@ def lift(
     inp = _check_inputs(keypoints, cam, confidence, opts)
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
-    sampler, n_steps = mdl.recommended_steps() if steps is None else _sampler_of(int(steps), mdl)
+    sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
     kp, conf, conf_in_22 = _to_model_rate(inp)
     clip = _prepare_clip(kp, conf, cam, mdl)
     with torch.inference_mode():

@@ -14,8 +14,8 @@ DELAY_S = 1.0
 """Seconds before a bar appears: short calls print nothing."""
 
 
-def progress_bar(total: int, desc: str, quiet: bool = False, unit: str = "it") -> tqdm:
-    """A context-manager bar of ``total`` units (``update(n)`` to advance); disabled when ``quiet``."""
+def progress_bar(total: int | None, desc: str, quiet: bool = False, unit: str = "it") -> tqdm:
+    """A context-manager bar of ``total`` units (``None``: a count), ``update(n)`` to advance; off when ``quiet``."""
     return tqdm(total=total, desc=desc, unit=unit, disable=True if quiet else None, delay=DELAY_S,
                 file=sys.stderr, leave=False, dynamic_ncols=True)
 
