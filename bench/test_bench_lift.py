@@ -1,4 +1,5 @@
-"""lift() on a 10 s clip (300 frames) with the packaged default model: reference loop vs fast loop.
+"""lift() on a 10 s clip (300 frames) with the packaged default model: the defaults (the model's
+recommended sampler), and ``backend="auto"`` vs ``"reference"`` at equal steps.
 
 Run: ``python -m pytest bench/test_bench_lift.py --benchmark-only`` (CPU; CUDA too when present).
 """
@@ -23,15 +24,16 @@ def ten_second_clip():
 
 
 @pytest.mark.parametrize("device", DEVICES)
-@pytest.mark.parametrize("steps", [None, 25, 10])
-@pytest.mark.parametrize("backend", ["reference", "fast"])
+@pytest.mark.parametrize("steps", [None, 10, 100])
+@pytest.mark.parametrize("backend", ["reference", "auto"])
 def test_lift_10s(benchmark, device, backend, steps):
     kp, cam = ten_second_clip()
     model = default_model(torch.device(device))
-    n = steps or model.cfg.diffusion_steps
-    benchmark.group = f"lift 300 frames {device}, {n} steps" + (" (DDIM)" if steps else " (full DDPM)")
-    benchmark.extra_info.update(impl=backend, device=device, steps=n, torch_threads=torch.get_num_threads(),
-                                numba_threads=numba.get_num_threads())
-    res = benchmark.pedantic(lambda: lift(kp, cam, steps=steps, backend=backend, device=device, model=model),
+    sampler, n = model.recommended_steps() if steps is None else (("ddim", steps) if steps < 100 else ("ddpm", 100))
+    label = "defaults, " if steps is None else ""
+    benchmark.group = f"lift 300 frames {device}, {label}{n} steps ({sampler})"
+    benchmark.extra_info.update(impl=backend, device=device, steps=n, sampler=sampler,
+                                torch_threads=torch.get_num_threads(), numba_threads=numba.get_num_threads())
+    res = benchmark.pedantic(lambda: lift(kp, cam, steps=steps, backend=backend, device=device, model=model, quiet=True),
                              rounds=2, iterations=1, warmup_rounds=1)
-    assert res.joints.shape == (300, 22, 3)
+    assert res.joints.shape == (300, 22, 3) and res.steps == n

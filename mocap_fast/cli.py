@@ -6,6 +6,7 @@ Every command prints a one-line reason and exits non-zero on bad input.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import logging
 import os
@@ -55,7 +56,7 @@ def cmd_demo(args) -> int:
     keypoints = cam.project(joints)
     say = (lambda *a: None) if args.quiet else print
     say(f"demo: lifting {joints.shape[0]} frames of {name} seen by {cam}")
-    res = lift(keypoints, cam, steps=args.steps, seed=args.seed)
+    res = lift(keypoints, cam, steps=args.steps, seed=args.seed, quiet=args.quiet)
     ours = evaluate(res.joints, joints)
     base = evaluate(ground_cutout(keypoints, cam), joints)
     out = Path(args.out)
@@ -70,7 +71,8 @@ def cmd_demo(args) -> int:
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
     from .io.export import export_result, metadata
 
-    written = export_result(res, out, DEMO_EXPORTS, metadata(model="packaged default", input=name, steps=args.steps, seed=args.seed),
+    written = export_result(res, out, DEMO_EXPORTS, metadata(model="packaged default", input=name, sampler=res.sampler,
+                                                             steps=res.steps, seed=args.seed),
                             keypoints=keypoints)
     say(f"wrote {out}/lifted.npz, metrics.json, cameras.json, " + ", ".join(p.name for p in written.values()))
     return 0
@@ -122,6 +124,8 @@ def cmd_lift(args) -> int:
         raise ValueError(f"steps: must be a positive integer, got {args.steps}")
     device = _check_device(args.device)
     data = load_keypoints(args.input, joint_format=args.format, person=_parse_person(args.person))
+    if args.normalized:
+        data.keypoints = data.keypoints * np.asarray(_read_camera(args.camera).image_size, dtype=np.float64)
     cam = _read_camera(args.camera)
     fps = args.fps if args.fps is not None else (data.fps or 30.0)
     say = (lambda *a: None) if args.quiet else print
@@ -134,10 +138,12 @@ def cmd_lift(args) -> int:
         check_model(args.smpl, args.gender)  # fail before lifting
     res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
                steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock,
-               smooth=args.smooth)
+               smooth=args.smooth, quiet=args.quiet)
+    if res.warnings and not args.force:
+        raise ValueError(f"{res.warnings[0]} Nothing written; check the inputs, or pass --force to write it anyway")
     meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
-                    person=data.info.get("person"), steps=args.steps, seed=args.seed, fps=float(fps),
+                    person=data.info.get("person"), sampler=res.sampler, steps=res.steps, seed=args.seed, fps=float(fps),
                     foot_lock=bool(args.foot_lock), smooth=float(args.smooth))
     out = Path(args.out)
     written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format)
@@ -182,9 +188,13 @@ def cmd_eval(args) -> int:
     if unknown:
         raise ValueError(f"conditions: unknown {unknown}; expected some of {sorted(CONDITIONS)}")
     sets = {Path(d).resolve().name: _val_clips(d, args.split) for d in args.data}
-    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor}
-    report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
-                      max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options)
+    from .progress import progress_bar
+
+    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor, "quiet": True}
+    with progress_bar(None, "eval (cases)", args.quiet, "case") as bar:
+        report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
+                          max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options,
+                          progress=lambda desc: (bar.set_postfix_str(desc, refresh=False), bar.update(1)))
     report.meta["command"] = "mocap-fast eval " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else ""
     print(report.table(("all",) if args.brief else ("all", "locomotion", "in_place")))
     if args.out:
@@ -215,7 +225,7 @@ def cmd_train(args) -> int:
         raise ValueError(f"data: no training clips in {args.data}")
     opts = TrainOptions(stage=args.stage, steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed)
     trainer = Trainer(cfg, train, args.out, opts, init=args.init, val_clips=val)
-    model = trainer.run(max_seconds=None if args.max_minutes is None else 60 * args.max_minutes)
+    model = trainer.run(max_seconds=None if args.max_minutes is None else 60 * args.max_minutes, progress=not args.quiet)
     if trainer.rank == 0:
         save_model(model, Path(args.out) / "model.safetensors")
         print(f"step {trainer.step}: val x0-loss {trainer.val_loss():.4f}; wrote {args.out}/model.safetensors")
@@ -274,9 +284,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser("demo", help="lift the embedded demo clip with the default model")
     d.add_argument("--out", default="mocap_fast_demo", help="output folder (default ./mocap_fast_demo)")
-    d.add_argument("--steps", type=int, default=None, help="denoising steps (default: full schedule)")
+    d.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--quiet", action="store_true")
+    d.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
     d.set_defaults(func=cmd_demo)
 
     lf = sub.add_parser(
@@ -289,15 +299,19 @@ def build_parser() -> argparse.ArgumentParser:
                     help="camera file: JSON (K, T_w2c, image_size; or K, image_size, height, pitch_deg, roll_deg) "
                          "or OpenCV YAML (camera_matrix, image_width/height, R|rvec and T|tvec)")
     lf.add_argument("--format", default="auto", choices=["auto", "smpl22", "coco17", "h36m17"],
-                    help="keypoint layout (default auto: 22 joints = smpl22, 17 = coco17, OpenPose 25/18 -> coco17; "
-                         "pass h36m17 for H36M-ordered 17-joint input)")
+                    help="keypoint layout (default auto: 22 joints = smpl22; 17 = coco17 or h36m17 told apart by "
+                         "geometry, an error when it cannot be told; OpenPose 25/18 -> coco17)")
+    lf.add_argument("--normalized", action="store_true",
+                    help="keypoints are normalised to [0, 1] of the image (MediaPipe): scale them by the camera's image size")
+    lf.add_argument("--force", action="store_true",
+                    help="write the output even when it looks implausible (body height, feet off or under the ground)")
     lf.add_argument("--person", default=None, metavar="ID",
                     help="track id to lift when frames hold several people (default: the most confident track)")
     lf.add_argument("--out", default="mocap_fast_out", help="output folder (default ./mocap_fast_out)")
     lf.add_argument("--export", default="npz", metavar="LIST",
                     help="comma list of bvh, gltf, c3d, json, npz, or all (default npz); cameras.json is always written")
     lf.add_argument("--fps", type=float, default=None, help="input frame rate (default: from the file, else 30)")
-    lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the full schedule)")
+    lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
     lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
@@ -309,7 +323,7 @@ def build_parser() -> argparse.ArgumentParser:
                     help="also fit SMPL (pose, shape, translation) to the result and write smpl.npz; MODEL_DIR "
                          "holds SMPL_NEUTRAL.pkl etc. (licensed, from https://smpl.is.tue.mpg.de; needs smplx)")
     lf.add_argument("--gender", default="neutral", choices=["neutral", "male", "female"], help="SMPL model for --smpl")
-    lf.add_argument("--quiet", action="store_true", help="print nothing on success")
+    lf.add_argument("--quiet", action="store_true", help="print nothing on success; no progress bar")
     lf.set_defaults(func=cmd_lift)
 
     e = sub.add_parser("eval", help="evaluate a model on held-out clips beside the ground cut-out baseline")
@@ -329,6 +343,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--brief", action="store_true", help="print only all-motion rows (the JSON has everything)")
     e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path (summary and per-case rows)")
+    e.add_argument("--quiet", action="store_true", help="no progress bar")
     e.set_defaults(func=cmd_eval)
 
     b = sub.add_parser("bench", help="time lift() (reference vs fast) and triangulate() on this machine")
@@ -351,15 +366,34 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--lr", type=float, default=3e-4)
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
+    t.add_argument("--quiet", action="store_true", help="no progress bar (the log lines stay)")
     t.epilog = "Multi-GPU / multi-node: torchrun --nproc_per_node N -m mocap_fast.cli train ... (DDP; rank 0 writes)."
     t.set_defaults(func=cmd_train)
     return p
 
 
+def _one_line_warnings(command: str) -> None:
+    """Warnings as ``mocap-fast <command>: warning: ...`` on one line (no source line)."""
+    import warnings
+
+    def show(message, category, filename, lineno, file=None, line=None):
+        msg = " ".join(str(message).split())
+        print(f"mocap-fast {command}: warning: {msg}", file=file or sys.stderr)
+
+    warnings.showwarning = show
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    _one_line_warnings(args.command)
     try:
         return args.func(args)
+    except BrokenPipeError:  # `mocap-fast demo | head`: the reader left; end quietly
+        try:  # Python's final flush of stdout must not fail again
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        except (OSError, ValueError, AttributeError, io.UnsupportedOperation):
+            pass
+        return 0
     except (ValueError, OSError) as exc:
         msg = " ".join(str(exc).split())  # one line
         print(f"mocap-fast {args.command}: error: {msg}", file=sys.stderr)

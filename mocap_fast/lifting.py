@@ -7,7 +7,7 @@ import math
 import operator
 import os
 import warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -16,13 +16,16 @@ from scipy.ndimage import gaussian_filter1d
 from ._arrays import as_tensor, check_positive, like_input
 from .backends import BACKENDS
 from .footlock import foot_lock as lock_feet
+from .format_detect import resolve_auto
 from .grounding import ground_anchor, smooth_ground_anchor
 from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
 from .observation import observe
+from .plausibility import implausible, outside_image, warning_text
+from .progress import note, progress_bar
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
 from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
-from .sampler import Problem, sample_fast, sample_reference
+from .sampler import Problem, sample_fast, sample_reference, step_plan
 
 log = logging.getLogger("mocap_fast")
 MIN_FRAMES = 8
@@ -60,6 +63,10 @@ class LiftResult:
         confidence: ``(T, 22)`` in [0, 1]: the observation's confidence mapped to SMPL-22; 0 where
             the joint was not observed and the output is the model's inference.
         fps: frames per second of the input.
+        sampler: the sampler that ran, ``"ddim"`` or ``"ddpm"`` (the full ancestral schedule).
+        steps: its number of denoising steps.
+        warnings: the plausibility warnings (:mod:`mocap_fast.plausibility`), one line each; empty
+            when the output looks like a person on the ground (a list per clip for a batch).
     """
 
     joints: Any
@@ -68,6 +75,9 @@ class LiftResult:
     cameras: list
     confidence: Any
     fps: float
+    sampler: str = "ddpm"
+    steps: int = 0
+    warnings: list = field(default_factory=list)
 
 
 def default_model(device: torch.device) -> LoadedModel:
@@ -102,20 +112,49 @@ def _blend_weights(start: int, end: int, T: int, window: int) -> torch.Tensor:
     return w.clamp_min(1e-3)
 
 
-def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend, seed=0, max_batch_windows=1, smooth=0.0):
+@dataclass(frozen=True)
+class LiftOptions:
+    """The scalar arguments of :func:`lift` that :func:`_check_inputs` validates (see :func:`lift`)."""
+
+    joint_format: str = "smpl22"
+    fps: float = MODEL_FPS
+    steps: int | None = None
+    seed: int = 0
+    backend: str = "auto"
+    max_batch_windows: int = MAX_BATCH_WINDOWS
+    smooth: float = SMOOTH_FRAMES
+    rig: str = "window"
+    normalized: bool = False
+    anchor: bool = True
+
+
+@dataclass
+class _Inputs:
+    """Checked input: ``kp [B, T, J, 2]`` float64 CPU pixels, ``conf [B, T, J]`` (0 = missing)."""
+
+    fmt: Any
+    kp: torch.Tensor
+    conf: torch.Tensor
+    batched: bool
+    fps: float
+    findings: list
+
+
+def _check_inputs(keypoints, cam, confidence, opts: LiftOptions) -> _Inputs:
     """Every argument check of :func:`lift`, before any heavy work (model load, sampling).
 
-    Returns ``(format, keypoints [B, T, J, 2] float64 CPU, confidence [B, T, J] float64 CPU with 0 for
-    missing / NaN / far-outside joints, batched, fps)``.
+    Keypoints normalised to [0, 1] are scaled to pixels when ``opts.normalized``, else refused;
+    missing / NaN / far-outside joints get confidence 0. ``findings`` holds the input's warnings
+    (keypoints outside the image) for the plausibility report.
     """
     if not isinstance(cam, Camera):
         raise ValueError(f"cam: expected a mocap_fast.Camera, got {type(cam).__name__}")
-    fmt = get_format(joint_format)
     kp = as_tensor(keypoints, "keypoints", dtype=torch.float64)
     if kp.ndim not in (3, 4) or kp.shape[-1] != 2:
         raise ValueError(f"keypoints: expected shape (T, J, 2) or (B, T, J, 2), got {tuple(kp.shape)}")
+    fmt = get_format(_auto_format(kp, confidence) if opts.joint_format == "auto" else opts.joint_format)
     if kp.shape[-2] != fmt.num_joints:
-        raise ValueError(f"keypoints: format {joint_format!r} has {fmt.num_joints} joints, got {kp.shape[-2]}")
+        raise ValueError(f"keypoints: format {opts.joint_format!r} has {fmt.num_joints} joints, got {kp.shape[-2]}")
     if kp.shape[-3] < MIN_FRAMES:
         raise ValueError(f"keypoints: need at least {MIN_FRAMES} frames, got {kp.shape[-3]}")
     if kp.ndim == 4 and kp.shape[0] < 1:
@@ -124,47 +163,94 @@ def _check_inputs(keypoints, cam, joint_format, confidence, fps, steps, backend,
         raise ValueError("keypoints: infinite values (use NaN or confidence 0 for missing joints)")
     batched = kp.ndim == 4
     kp = kp if batched else kp[None]
-    if confidence is None:
-        conf = torch.ones(kp.shape[:-1], dtype=torch.float64)
-    else:
-        conf = as_tensor(confidence, "confidence", dtype=torch.float64)
-        conf = conf if batched else conf[None]
-        if conf.shape != kp.shape[:-1]:
-            raise ValueError(f"confidence: expected shape {tuple(kp.shape[:-1]) if batched else tuple(kp.shape[1:-1])}, got {tuple(conf.shape)}")
-        if bool(torch.isinf(conf).any()):
-            raise ValueError("confidence: infinite values (values must lie in [0, 1]; NaN = missing)")
-        bad = conf[torch.isfinite(conf)]
-        if bool(((bad < 0) | (bad > 1)).any()):
-            raise ValueError("confidence: values must lie in [0, 1]")
-    conf = torch.nan_to_num(conf.cpu(), nan=0.0)
+    conf = _check_confidence(confidence, kp, batched)
     kp = kp.cpu()
     conf = torch.where(torch.isnan(kp).any(-1), torch.zeros_like(conf), conf)
     kp = torch.nan_to_num(kp, nan=0.0)
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame (all NaN or confidence 0)")
+    kp = _check_normalized(kp, conf, cam, opts.normalized)
+    findings = [outside_image(k, c, cam.image_size) for k, c in zip(kp, conf)]
     conf = _drop_far_outside(kp, conf, cam)
-    fps = check_positive(fps, "fps")
-    if fps < MIN_FPS:
-        raise ValueError(f"fps: must be >= {MIN_FPS:g}, got {fps!r}")
-    if abs(fps - MODEL_FPS) > 1e-6:
-        n = int(math.floor((kp.shape[1] - 1) * MODEL_FPS / fps + 1e-9)) + 1
-        if n < MIN_FRAMES:
-            raise ValueError(
-                f"keypoints: {kp.shape[1]} frames at fps={fps:g} give {n} frames at the model's {MODEL_FPS:g} fps; "
-                f"need at least {MIN_FRAMES}"
-            )
+    fps = _check_fps(opts.fps, kp.shape[1])
+    steps = opts.steps
     if steps is not None:
         if isinstance(steps, bool) or not isinstance(steps, (int, float)) or not math.isfinite(steps) \
                 or int(steps) != steps or steps < 1:
             raise ValueError(f"steps: expected a positive integer or None, got {steps!r}")
-    _check_int(seed, "seed", 0, 2**63 - 1)
-    _check_int(max_batch_windows, "max_batch_windows", 1, 2**31)
+    _check_int(opts.seed, "seed", 0, 2**63 - 1)
+    _check_int(opts.max_batch_windows, "max_batch_windows", 1, 2**31)
+    smooth = opts.smooth
     if not (isinstance(smooth, (int, float)) and math.isfinite(smooth) and 0 <= smooth <= 30):
         raise ValueError(f"smooth: must be a number of frames in [0, 30], got {smooth!r}")
-    if not isinstance(backend, str) or backend not in BACKENDS:
-        raise ValueError(f"backend: unknown value {backend!r}; expected one of {list(BACKENDS)}")
+    if not isinstance(opts.backend, str) or opts.backend not in BACKENDS:
+        raise ValueError(f"backend: unknown value {opts.backend!r}; expected one of {list(BACKENDS)}")
+    if opts.rig not in ("window", "clip"):
+        raise ValueError(f"rig: expected 'window' or 'clip', got {opts.rig!r}")
     _check_camera_for_lift(cam)
-    return fmt, kp, conf, batched, fps
+    return _Inputs(fmt, kp, conf, batched, fps, findings)
+
+
+def _auto_format(kp: torch.Tensor, confidence) -> str:
+    """``joint_format="auto"``: by geometry (:mod:`mocap_fast.format_detect`), the whole batch at once."""
+    flat = kp.reshape(-1, *kp.shape[-2:]).cpu().numpy()
+    c = None if confidence is None else as_tensor(confidence, "confidence", dtype=torch.float64).reshape(flat.shape[:-1]).cpu().numpy()
+    return resolve_auto(flat, c)
+
+
+def _check_confidence(confidence, kp: torch.Tensor, batched: bool) -> torch.Tensor:
+    """``[B, T, J]`` float64 CPU confidence in [0, 1] (NaN -> 0; ones when ``None``)."""
+    if confidence is None:
+        return torch.ones(kp.shape[:-1], dtype=torch.float64)
+    conf = as_tensor(confidence, "confidence", dtype=torch.float64)
+    conf = conf if batched else conf[None]
+    if conf.shape != kp.shape[:-1]:
+        raise ValueError(f"confidence: expected shape {tuple(kp.shape[:-1]) if batched else tuple(kp.shape[1:-1])}, got {tuple(conf.shape)}")
+    if bool(torch.isinf(conf).any()):
+        raise ValueError("confidence: infinite values (values must lie in [0, 1]; NaN = missing)")
+    bad = conf[torch.isfinite(conf)]
+    if bool(((bad < 0) | (bad > 1)).any()):
+        raise ValueError("confidence: values must lie in [0, 1]")
+    return torch.nan_to_num(conf.cpu(), nan=0.0)
+
+
+NORMALIZED_SLACK = 0.05
+"""Observed keypoints all within ``[-slack, 1 + slack]`` are taken as normalised to the image."""
+
+
+def _check_normalized(kp: torch.Tensor, conf: torch.Tensor, cam: Camera, normalized: bool) -> torch.Tensor:
+    """Pixels from ``kp [B, T, J, 2]``: scaled by ``cam``'s image size when ``normalized``; a
+    ``ValueError`` saying how to fix it when every observed keypoint of a clip lies in [0, 1] otherwise
+    (MediaPipe-style output read as pixels lifts a person of a few pixels, far off)."""
+    W, H = (float(s) for s in cam.image_size)
+    obs = conf > 0
+    looks_normalized = [bool(((k[o] >= -NORMALIZED_SLACK) & (k[o] <= 1 + NORMALIZED_SLACK)).all()) for k, o in zip(kp, obs)]
+    if normalized:
+        if not all(looks_normalized):
+            raise ValueError("normalized: True, but some observed keypoints lie outside [0, 1]; are they pixels?")
+        return kp * torch.tensor([W, H], dtype=kp.dtype)
+    if any(looks_normalized):
+        raise ValueError(
+            f"keypoints: every observed keypoint lies in [0, 1]: they look normalised to the image (as MediaPipe "
+            f"gives them), not pixels of cam's {W:g}x{H:g} image. Pass normalized=True (CLI --normalized) to scale "
+            f"them by the image size, or multiply them by ({W:g}, {H:g})"
+        )
+    return kp
+
+
+def _check_fps(fps: Any, T: int) -> float:
+    """``fps`` as a float >= ``MIN_FPS`` that leaves at least ``MIN_FRAMES`` frames at the model's rate."""
+    fps = check_positive(fps, "fps")
+    if fps < MIN_FPS:
+        raise ValueError(f"fps: must be >= {MIN_FPS:g}, got {fps!r}")
+    if abs(fps - MODEL_FPS) > 1e-6:
+        n = int(math.floor((T - 1) * MODEL_FPS / fps + 1e-9)) + 1
+        if n < MIN_FRAMES:
+            raise ValueError(
+                f"keypoints: {T} frames at fps={fps:g} give {n} frames at the model's {MODEL_FPS:g} fps; "
+                f"need at least {MIN_FRAMES}"
+            )
+    return fps
 
 
 def _check_int(value: Any, name: str, lo: int, hi: int) -> int:
@@ -231,16 +317,21 @@ def lift(
     foot_lock: bool = False,
     smooth: float = SMOOTH_FRAMES,
     rig: str = "window",
+    normalized: bool = False,
+    quiet: bool = False,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
     Args:
         keypoints: ``(T, J, 2)`` or ``(B, T, J, 2)`` pixels of ``cam``'s image; NaN = missing.
         cam: the input :class:`Camera` (world: y up, metres, ground y = 0).
-        joint_format: input layout, ``"smpl22"``, ``"coco17"`` or ``"h36m17"``; output is SMPL-22.
+        joint_format: input layout, ``"smpl22"``, ``"coco17"``, ``"h36m17"`` or ``"auto"`` (22 joints =
+            SMPL-22; 17 = COCO-17 or H36M-17 told apart by geometry, :mod:`mocap_fast.format_detect`,
+            a ``ValueError`` when undecided); output is SMPL-22.
         confidence: ``(T, J)`` or ``(B, T, J)`` in [0, 1]; 0 or NaN = missing.
         fps: frame rate of the input (the model is trained at 30 fps).
-        steps: denoising steps; ``None`` = the full DDPM schedule, fewer = DDIM.
+        steps: denoising steps; ``None`` = the model's recommended sampler stored in its file
+            (packaged default: DDIM, 10 steps); ``N`` = DDIM on N steps, the full DDPM schedule at its length.
         seed: random seed; same seed, backend and device give the same output.
         device: torch device for the network (default: the keypoints' device, else CPU).
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
@@ -262,14 +353,20 @@ def lift(
         rig: ``"window"`` (default): the virtual cameras of each 64-frame window stand around where
             the person is in that window, as in training; ``"clip"``: one rig around the whole clip's
             area for every window (a person walking far meets cameras the model was not trained with).
+        normalized: the keypoints are normalised to [0, 1] of the image (MediaPipe): scale them by
+            ``cam.image_size``. Without it, keypoints all in [0, 1] are a ``ValueError``.
+        quiet: no progress bar (shown on a terminal for lifts over a second) and no compile note.
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
-            far-outside keypoints, a clip with no observation, confidence outside [0, 1], fps < 1,
-            bad steps / seed / backend / device / model, a camera below the ground, looking
-            straight up or down, or seeing no ground. Degenerate geometry (an output joint that is
+            far-outside keypoints, keypoints normalised to [0, 1] without ``normalized=True``, a clip
+            with no observation, confidence outside [0, 1], fps < 1, bad steps / seed / backend /
+            device / model, a camera below the ground, looking straight up or down, or seeing no
+            ground, ``joint_format="auto"`` undecided. Degenerate geometry (an output joint that is
             non-finite or more than ``MAX_DISTANCE`` from the camera) is repaired with a
-            ``RuntimeWarning`` instead.
+            ``RuntimeWarning`` instead. An implausible output (:mod:`mocap_fast.plausibility`: body
+            height, feet off or under the ground, keypoints outside the image) gives a
+            ``RuntimeWarning`` naming the likely causes, also kept in ``LiftResult.warnings``.
 
     Returns:
         :class:`LiftResult` with arrays of the kind (numpy / torch) of ``keypoints``.
@@ -279,108 +376,204 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
-    fmt, kp_in, conf_in, batched, fps = _check_inputs(
-        keypoints, cam, joint_format, confidence, fps, steps, backend, seed, max_batch_windows, smooth
-    )
-    if rig not in ("window", "clip"):
-        raise ValueError(f"rig: expected 'window' or 'clip', got {rig!r}")
-    seed = operator.index(seed)
-    max_batch_windows = operator.index(max_batch_windows)
-    steps = None if steps is None else int(steps)
+    opts = LiftOptions(joint_format, fps, steps, seed, backend, max_batch_windows, smooth, rig, normalized, bool(anchor))
+    inp = _check_inputs(keypoints, cam, confidence, opts)
+    device = _resolve_device(device, keypoints)
+    mdl = _resolve_model(model, device)
+    sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
+    kp, conf, conf_in_22 = _to_model_rate(inp)
+    clip = _prepare_clip(kp, conf, cam, mdl)
+    with torch.inference_mode():
+        X, failed = _sample_clip(clip, mdl, opts, n_steps, device, quiet)
+    X, failed = X.clone(), failed.clone()  # normal tensors again: later stages work in place
+    X = _repair_failed(X, failed, clip)
+    X = _post_filter(X, clip.centre0, anchor, smooth)
+    if X.shape[1] != inp.kp.shape[1] or abs(inp.fps - MODEL_FPS) > 1e-6:
+        X, conf = _resample(X, MODEL_FPS, inp.fps, inp.kp.shape[1]), conf_in_22
+    X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps)
+    found = _plausibility(X_world, inp.findings)
+    if not inp.batched:
+        X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
+    out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
+    return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), inp.fps, sampler, n_steps,
+                      found if inp.batched else found[0])
+
+
+def _resolve_device(device: Any, keypoints: Any) -> torch.device:
+    """The network's device: ``device``, else the keypoints' device, else CPU."""
     if device is None:
         device = keypoints.device if isinstance(keypoints, torch.Tensor) else torch.device("cpu")
     try:
-        device = torch.device(device)
+        return torch.device(device)
     except (TypeError, RuntimeError, ValueError) as exc:
         raise ValueError(f"device: not a torch device: {device!r} ({exc})") from None
+
+
+def _resolve_model(model: Any, device: torch.device) -> LoadedModel:
+    """``model`` as a :class:`LoadedModel`: itself, the packaged default (``None``) or loaded from a path."""
     if isinstance(model, LoadedModel):
-        mdl = model
-    elif model is None:
-        mdl = default_model(device)
-    elif isinstance(model, (str, os.PathLike)):
-        mdl = load_model(model, device)
-    else:
-        raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
-    kp, conf = to_smpl22(kp_in, conf_in, fmt.name)
+        return model
+    if model is None:
+        return default_model(device)
+    if isinstance(model, (str, os.PathLike)):
+        return load_model(model, device)
+    raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
+
+
+def _sampler_of(steps: int, mdl: LoadedModel) -> tuple[str, int]:
+    """``("ddim", steps)`` below the schedule length, else ``("ddpm", schedule length)``."""
+    S = mdl.cfg.diffusion_steps
+    return ("ddim", steps) if steps < S else ("ddpm", S)
+
+
+def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """SMPL-22 keypoints and confidence at the model's frame rate, and the confidence at the input rate."""
+    kp, conf = to_smpl22(inp.kp, inp.conf, inp.fmt.name)
     kp, conf = torch.as_tensor(kp, dtype=torch.float64), torch.as_tensor(conf, dtype=torch.float64)
     conf_in_22 = conf
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame")
-    T_in = kp.shape[1]
-    if abs(fps - MODEL_FPS) > 1e-6:
-        i0, i1, _ = _frame_pairs(T_in, fps, MODEL_FPS)
-        kp = _resample(kp, fps, MODEL_FPS)
+    if abs(inp.fps - MODEL_FPS) > 1e-6:
+        i0, i1, _ = _frame_pairs(kp.shape[1], inp.fps, MODEL_FPS)
+        kp = _resample(kp, inp.fps, MODEL_FPS)
         conf = torch.minimum(conf[:, i0], conf[:, i1])  # observed only where both neighbours are
         if kp.shape[1] < MIN_FRAMES:
             raise ValueError(f"keypoints: fewer than {MIN_FRAMES} frames after resampling to {MODEL_FPS:g} fps")
-    B, T = kp.shape[:2]
+    return kp, conf, conf_in_22
 
+
+@dataclass
+class _Clip:
+    """The clip in the canonical frame (:func:`mocap_fast.rig.locate`): keypoints ``kp [B, T, 22, 2]``,
+    ``conf [B, T, 22]``, the located person ``loc``, the output rig ``K, Tw, size`` (``[B, V, ...]``),
+    the observed view ``g_obs`` / ``obs`` and the input camera centres ``centre0 [B, 3]``."""
+
+    kp: torch.Tensor
+    conf: torch.Tensor
+    loc: Any
+    K: torch.Tensor
+    Tw: torch.Tensor
+    size: torch.Tensor
+    g_obs: torch.Tensor
+    obs: torch.Tensor
+    centre0: torch.Tensor
+
+
+def _prepare_clip(kp: torch.Tensor, conf: torch.Tensor, cam: Camera, mdl: LoadedModel) -> _Clip:
+    """Locate the person, build the per-clip rig (the outputs' cameras) and the observed view."""
     loc = locate(kp, conf, cam)
-    M = loc.M
-    K, Tw, size = virtual_rig(loc.K0, loc.T0, loc.size0, *person_area(loc.pos, loc.valid))  # one per clip: the outputs
-    T0, size0 = Tw[:, 0], size[:, 0]
-    stats = mdl.stats.to("cpu", torch.float32)
-    g_obs, obs = observe(kp, conf, size0, stats)
-    centre0 = camera_centre(T0)  # [B, 3] input camera centres, canonical frame
+    K, Tw, size = virtual_rig(loc.K0, loc.T0, loc.size0, *person_area(loc.pos, loc.valid))
+    g_obs, obs = observe(kp, conf, size[:, 0], mdl.stats.to("cpu", torch.float32))
+    return _Clip(kp, conf, loc, K, Tw, size, g_obs, obs, camera_centre(Tw[:, 0]))
 
+
+def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, device, quiet: bool):
+    """Every window of every clip through the sampler, ``max_batch_windows`` per network call, anchored
+    per window and blended: ``(X [B, T, 22, 3]`` canonical frame, ``failed [B, T, 22]`` bool)."""
+    B, T = clip.kp.shape[:2]
     window = mdl.cfg.window
     rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window)]
-    problem_stats = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info)
+    on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
-    for c, i in enumerate(range(0, len(rows), max_batch_windows)):
-        chunk = rows[i:i + max_batch_windows]
-        clip_of = torch.tensor([b for b, _, _ in chunk])
-        Kc, Twc, sizec = window_rigs(loc, chunk) if rig == "window" else (K[clip_of], Tw[clip_of], size[clip_of])
-        pm = ground_pointmap(Kc, Twc, sizec, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
-        Xw = _sample_rows(chunk, problem_stats, normalized_intrinsics(Kc, sizec), Twc, g_obs, conf, obs, pm, steps,
-                          _chunk_seed(seed, c), backend, device)
-        c0 = centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
-        good = _plausible(Xw, c0)  # [n, w, 22]
-        if anchor:
-            ok_rows = good.flatten(1).all(-1)
-            if bool(ok_rows.any()):
-                Xa, _ = ground_anchor(Xw[ok_rows], c0[ok_rows, 0, 0])
-                Xw[ok_rows] = Xa
-                good[ok_rows] = _plausible(Xa, c0[ok_rows])
-        Xw = torch.where(good[..., None], Xw, torch.zeros_like(Xw))
-        for (b, s, e), Xi, gi in zip(chunk, Xw, good):
-            w = _blend_weights(s, e, T, window)[:, None, None] * gi[..., None]
-            X[b, s:e] += w * Xi
-            wsum[b, s:e] += w
-        del Xw, good
-    failed = wsum[..., 0] <= 0  # [B, T, 22]
-    X = X / wsum.clamp_min(1e-300)
-    if bool(failed.any()):
-        msg = (
-            f"lift: {int(failed.sum())} of {failed.numel()} output joints were non-finite or farther than "
-            f"{MAX_DISTANCE:g} m from the camera (degenerate geometry); filled from neighbouring frames or the input rays"
-        )
-        log.info(msg)
-        warnings.warn(msg, RuntimeWarning, stacklevel=2)
-        X = _fill_failed(X, failed, g_obs, size0, K[:, 0], T0, kp, conf)
+    n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))
+    _note_compile(opts.backend, device, quiet)
+    with progress_bar(len(rows) * n_plan, "lift (windows x steps)", quiet) as bar:
+        for c, i in enumerate(range(0, len(rows), opts.max_batch_windows)):
+            chunk = rows[i:i + opts.max_batch_windows]
+            Xw, good = _sample_chunk(chunk, clip, on_device, opts, steps, _chunk_seed(opts.seed, c), device,
+                                     lambda n=len(chunk): bar.update(n))
+            for (b, s, e), Xi, gi in zip(chunk, Xw, good):
+                w = _blend_weights(s, e, T, window)[:, None, None] * gi[..., None]
+                X[b, s:e] += w * Xi
+                wsum[b, s:e] += w
+    return X / wsum.clamp_min(1e-300), wsum[..., 0] <= 0
+
+
+def _sample_chunk(chunk, clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, seed: int, device, progress):
+    """One network batch of windows ``chunk = [(clip, start, end)]``: their rigs and pointmaps, the
+    sampler, per-window ground anchoring. ``(Xw [n, w, 22, 3]`` zero where implausible, ``good [n, w, 22])``."""
+    clip_of = torch.tensor([b for b, _, _ in chunk])
+    if opts.rig == "window":
+        Kc, Twc, sizec = window_rigs(clip.loc, chunk)
+    else:
+        Kc, Twc, sizec = clip.K[clip_of], clip.Tw[clip_of], clip.size[clip_of]
+    pm = ground_pointmap(Kc, Twc, sizec, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
+    Xw = _sample_rows(chunk, mdl, normalized_intrinsics(Kc, sizec), Twc, clip.g_obs, clip.conf, clip.obs, pm, steps,
+                      seed, opts.backend, device, progress)
+    c0 = clip.centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
+    good = _plausible(Xw, c0)  # [n, w, 22]
+    ok_rows = good.flatten(1).all(-1) & opts.anchor
+    if bool(ok_rows.any()):
+        Xa, _ = ground_anchor(Xw[ok_rows], c0[ok_rows, 0, 0])
+        Xw[ok_rows] = Xa
+        good[ok_rows] = _plausible(Xa, c0[ok_rows])
+    return torch.where(good[..., None], Xw, torch.zeros_like(Xw)), good
+
+
+def _repair_failed(X: torch.Tensor, failed: torch.Tensor, clip: _Clip) -> torch.Tensor:
+    """:func:`_fill_failed` on the joints no window gave, with a warning saying how many."""
+    if not bool(failed.any()):
+        return X
+    msg = (
+        f"lift: {int(failed.sum())} of {failed.numel()} output joints were non-finite or farther than "
+        f"{MAX_DISTANCE:g} m from the camera (degenerate geometry); filled from neighbouring frames or the input rays"
+    )
+    log.info(msg)
+    warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    return _fill_failed(X, failed, clip.g_obs, clip.size[:, 0], clip.K[:, 0], clip.Tw[:, 0], clip.kp, clip.conf)
+
+
+def _post_filter(X: torch.Tensor, centre0: torch.Tensor, anchor: bool, smooth: float) -> torch.Tensor:
+    """Per-frame smooth ground anchoring, then the temporal Gaussian (both optional)."""
     if anchor:
         X, _ = smooth_ground_anchor(X, centre0)
     if smooth > 0:
         X = _gaussian_in_time(X, smooth)
-    if T != T_in or abs(fps - MODEL_FPS) > 1e-6:
-        X = _resample(X, MODEL_FPS, fps, T_in)
-        conf = conf_in_22
-        T = T_in
-    Minv = torch.linalg.inv(M)
+    return X
+
+
+def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float):
+    """Canonical ``X [B, T, 22, 3]`` to the user's world (optionally foot-locked): ``(X_world, X_cam,
+    views [B, V, T, 22, 2], cameras [B][V])``."""
+    B, T = X.shape[:2]
+    Minv = torch.linalg.inv(clip.loc.M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
-    T_world = Tw @ M  # every view's world-to-camera in the user's world
+    T_world = clip.Tw @ clip.loc.M  # every view's world-to-camera in the user's world
     if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
         X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
     R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
     X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
+    K, size = clip.K, clip.size
     V = K.shape[1]
     views = _views(X_world.reshape(B, T * 22, 3), K, T_world, size).reshape(B, V, T, 22, 2)
     cameras = [[Camera(K[b, v], T_world[b, v], size[b, v].tolist()) for v in range(V)] for b in range(B)]
-    if not batched:
-        X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
-    out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
-    return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), fps)
+    return X_world, X_cam, views, cameras
+
+
+def _plausibility(X_world: torch.Tensor, findings: list) -> list[list[str]]:
+    """Per clip, the plausibility warnings (:mod:`mocap_fast.plausibility`), each also a ``RuntimeWarning``."""
+    out = []
+    for b, Xb in enumerate(X_world):
+        found = ([findings[b]] if findings[b] else []) + implausible(Xb)
+        msgs = [warning_text(found) if len(X_world) == 1 else f"clip {b}: " + warning_text(found)] if found else []
+        for m in msgs:
+            log.info(m)
+            warnings.warn(m, RuntimeWarning, stacklevel=3)
+        out.append(msgs)
+    return out
+
+
+_compile_noted = False
+
+
+def _note_compile(backend: str, device: torch.device, quiet: bool) -> None:
+    """Once per process, before the first numba call: say that it compiles (or loads) the kernels."""
+    global _compile_noted
+    if _compile_noted or backend == "reference" or device.type != "cpu":
+        return
+    _compile_noted = True
+    note("first call: compiling the numba kernels (once, cached on disk; up to a minute)", quiet)
 
 
 def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
@@ -396,10 +589,10 @@ def _chunk_seed(seed: int, chunk: int) -> int:
     return seed if chunk == 0 else (seed + chunk * 0x9E3779B97F4A7C15) % (2**63)
 
 
-def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend, device) -> torch.Tensor:
+def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend, device, progress=None) -> torch.Tensor:
     """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length) with their
     rigs ``K_g [n, V, 3, 3]``, ``Tw [n, V, 4, 4]`` and pointmaps ``pm [n, V, R, R, 3]`` (or None):
-    ``[n, w, 22, 3]`` float64 CPU."""
+    ``[n, w, 22, 3]`` float64 CPU. ``progress()`` is called after each denoising step."""
     pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
     pm = None if pm is None else pm.to(device)
     problem = Problem(
@@ -407,9 +600,9 @@ def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend,
         pick(obs).float().to(device), pm, VIEW0_WEIGHT, PRIOR_CONF,
     )
     if backend == "reference":
-        Xw = sample_reference(mdl, problem, steps, seed)
+        Xw = sample_reference(mdl, problem, steps, seed, progress=progress)
     else:
-        Xw = sample_fast(mdl, problem, steps, seed, backend)
+        Xw = sample_fast(mdl, problem, steps, seed, backend, progress=progress)
     return Xw.double().cpu()
 
 

@@ -104,8 +104,11 @@ def _initial(problem: Problem, model: LoadedModel, gen: torch.Generator) -> torc
 
 
 @torch.no_grad()
-def sample_reference(model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0) -> torch.Tensor:
-    """The authors' loop. Returns ``[N, T, J, 3]`` world joints of the last step's triangulation."""
+def sample_reference(
+    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, progress=None
+) -> torch.Tensor:
+    """The authors' loop. Returns ``[N, T, J, 3]`` world joints of the last step's triangulation.
+    ``progress()``, when given, is called after each step."""
     net, stats = model.net.eval(), model.stats
     sched = cosine_schedule(model.cfg.diffusion_steps)
     plan = step_plan(sched.num_steps, steps)
@@ -121,6 +124,8 @@ def sample_reference(model: LoadedModel, problem: Problem, steps: int | None = N
             x0, problem.g_obs, problem.tri_conf, problem.K_g, problem.T_w2c, stats, problem.view0_weight
         )
         x = _advance(x, x0c.float(), plan, i, R, gen, sched)
+        if progress is not None:
+            progress()
     return X
 
 
@@ -174,9 +179,11 @@ def _numba_consistency(x0: torch.Tensor, problem: Problem, stats, P: torch.Tenso
 
 @torch.no_grad()
 def sample_fast(
-    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, backend: str = "auto"
+    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, backend: str = "auto",
+    progress=None,
 ) -> torch.Tensor:
-    """The fast loop (see the module docstring). Returns ``[N, T, J, 3]`` world joints."""
+    """The fast loop (see the module docstring). Returns ``[N, T, J, 3]`` world joints.
+    ``progress()``, when given, is called after each step."""
     net = model.net.eval()
     sched = cosine_schedule(model.cfg.diffusion_steps)
     plan = step_plan(sched.num_steps, steps)
@@ -194,4 +201,6 @@ def sample_fast(
         x0 = net(x, t, cond, cache=cache)
         x0c, X = fast_consistency(x0, problem, model, P, backend)
         x = _advance(x, x0c.float(), plan, i, R, gen, sched, fused=backend != "reference")
+        if progress is not None:
+            progress()
     return X

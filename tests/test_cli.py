@@ -36,7 +36,7 @@ def test_lift_command(tmp_path, tiny_file):
     (tmp_path / "cam.json").write_text(json.dumps(cam.to_dict()))
     np.save(tmp_path / "kp.npy", cam.project(walk()))
     rc = main(["lift", str(tmp_path / "kp.npy"), "--camera", str(tmp_path / "cam.json"), "--out", str(tmp_path / "o"),
-               "--model", str(tiny_file), "--steps", "3", "--quiet"])
+               "--model", str(tiny_file), "--steps", "3", "--quiet", "--force"])  # random weights
     assert rc == 0
     assert np.load(tmp_path / "o" / "lifted.npz")["joints"].shape == (24, 22, 3)
     assert len(json.loads((tmp_path / "o" / "cameras.json").read_text())["cameras"]) == 4

@@ -48,7 +48,7 @@ def test_lift_openpose_folder_exports_bvh_gltf_json(inputs, tmp_path, capsys):
     folder, cam, X = inputs
     out = tmp_path / "out"
     rc = main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--export", "bvh,gltf,json",
-               "--steps", "2", "--fps", "30"])
+               "--steps", "2", "--force", "--fps", "30"])
     assert rc == 0
     printed = capsys.readouterr().out
     assert "60 frames of 17 coco17 keypoints (openpose)" in printed
@@ -82,7 +82,7 @@ def test_lift_openpose_folder_exports_bvh_gltf_json(inputs, tmp_path, capsys):
 def test_default_export_is_npz_and_quiet(inputs, tmp_path, capsys):
     folder, cam, _ = inputs
     out = tmp_path / "o"
-    assert main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--steps", "2", "--quiet",
+    assert main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--steps", "2", "--force", "--quiet",
                  "--format", "coco17", "--person", "0", "--export", "npz,c3d"]) == 0
     assert capsys.readouterr().out == ""
     z = np.load(out / "lifted.npz")
@@ -146,7 +146,7 @@ def test_lift_foot_lock_and_smpl_fit(inputs, tmp_path, capsys):
     models.mkdir()
     tiny_smpl_model(models / "SMPL_NEUTRAL.npz")
     out = tmp_path / "out"
-    rc = main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--export", "json", "--steps", "2",
+    rc = main(["lift", str(folder), "--camera", str(cam), "--out", str(out), "--export", "json", "--steps", "2", "--force",
                "--fps", "30", "--foot-lock", "--smpl", str(models)])
     assert rc == 0
     assert "smpl: mean joint distance" in capsys.readouterr().out

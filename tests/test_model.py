@@ -111,3 +111,27 @@ def test_get_config_unknown():
     assert get_config("small") == SMALL
     with pytest.raises(ValueError, match="^config"):
         get_config("huge")
+
+
+def test_recommended_sampler_round_trip(tmp_path):
+    """set_recommended_sampler writes the metadata lift(steps=None) reads; weights kept; bad values refused."""
+    from mocap_fast.model.io import read_metadata, set_recommended_sampler
+
+    net = MotionDenoiser(TINY).eval()
+    path = tmp_path / "m.safetensors"
+    save_model(LoadedModel(net, Standardizer(torch.zeros(TINY.channels), torch.ones(TINY.channels))), path)
+    assert load_model(path).recommended_steps() == ("ddpm", TINY.diffusion_steps)  # no metadata: full schedule
+    set_recommended_sampler(path, "ddim", 7)
+    m = load_model(path)
+    assert m.sampler == ("ddim", 7) and m.recommended_steps() == ("ddim", 7)
+    assert read_metadata(path)["steps"] == "7"
+    assert all(torch.equal(a, b) for a, b in zip(m.net.state_dict().values(), net.state_dict().values()))
+    save_model(m, tmp_path / "copy.safetensors")
+    assert load_model(tmp_path / "copy.safetensors").sampler == ("ddim", 7)
+    for sampler, steps in (("euler", 5), ("ddim", 0), ("ddim", TINY.diffusion_steps), ("ddpm", 3)):
+        with pytest.raises(ValueError, match="sampler|steps"):
+            set_recommended_sampler(path, sampler, steps)
+
+
+def test_packaged_default_recommends_ddim_10():
+    assert load_model(None).recommended_steps() == ("ddim", 10)

@@ -28,10 +28,10 @@ Supported inputs (:func:`load_keypoints` detects which from the path and content
   you trust.
 
 Joint layout (``joint_format="auto"``): 22 joints -> ``smpl22``; 25 -> OpenPose BODY_25 and
-18 -> OpenPose COCO-18, both converted to ``coco17``; 17 -> ``coco17`` unless the file states
-H36M (VideoPose3D metadata ``layout_name: h36m`` or an npz ``joint_format``): COCO-17 and
-H36M-17 have the same joint count and cannot be told apart by shape, so pass
-``joint_format="h36m17"`` (CLI ``--format h36m17``) for H36M-ordered keypoints.
+18 -> OpenPose COCO-18, both converted to ``coco17``; 17 -> the layout the file states
+(VideoPose3D metadata ``layout_name``, an npz ``joint_format``), else ``coco17`` or ``h36m17``
+told apart by geometry (:mod:`mocap_fast.format_detect`: a face around joint 0, or legs); a
+``ValueError`` when the geometry cannot tell (pass ``joint_format``, CLI ``--format``).
 
 Several people per frame: with ``person=None`` the track with the largest total confidence
 over the clip is used; ``person=ID`` picks the track with that id. Track ids come from the file
@@ -531,10 +531,18 @@ def _convert_layout(kp: np.ndarray, conf: np.ndarray, joint_format: str, layout:
         kp, conf = kp[:, COCO18_TO_COCO17], conf[:, COCO18_TO_COCO17]
     J2 = kp.shape[1]
     if joint_format == "auto":
-        fmt = {22: "smpl22", 17: "coco17"}.get(J2)
-        if fmt is None:
+        if J2 not in (22, 17):
             raise _err(p, f"cannot tell the joint layout of {J} joints (supported: 22 SMPL, 17 COCO/H36M, "
                           "25 OpenPose BODY_25, 18 OpenPose COCO-18)")
+        if J in (25, 18):
+            fmt = "coco17"
+        else:
+            from ..format_detect import resolve_auto
+
+            try:  # 17 joints: COCO-17 or H36M-17 by geometry, never by count alone
+                fmt = resolve_auto(np.where((conf > 0)[..., None], kp, np.nan), conf)
+            except ValueError as exc:
+                raise _err(p, str(exc)) from None
     else:
         fmt = joint_format
         need = 22 if fmt == "smpl22" else 17

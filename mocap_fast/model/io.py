@@ -2,7 +2,9 @@
 
 A model file holds the network's ``state_dict``, ``stats.mean`` / ``stats.std`` (``[C]``), and
 metadata ``format`` (``mocap_fast-1``), ``config`` (JSON of :class:`ModelConfig`), ``multiview``
-(``"1"``/``"0"``) and ``info`` (free JSON: training steps, data, metrics).
+(``"1"``/``"0"``), ``info`` (free JSON: training steps, data, metrics) and, optionally, the
+recommended sampler ``sampler`` (``"ddim"`` or ``"ddpm"``) with ``steps`` (decimal string), which
+``lift(steps=None)`` uses (:func:`set_recommended_sampler` writes it; absent = the full DDPM schedule).
 """
 
 from __future__ import annotations
@@ -33,10 +35,19 @@ class LoadedModel:
     net: MotionDenoiser
     stats: Standardizer
     info: dict = field(default_factory=dict)
+    sampler: tuple[str, int] | None = None
+    """The recommended ``(sampler, steps)`` from the file's metadata, or ``None`` (full DDPM)."""
 
     @property
     def cfg(self) -> ModelConfig:
         return self.net.cfg
+
+    def recommended_steps(self) -> tuple[str, int]:
+        """``(sampler, steps)`` that ``lift(steps=None)`` runs: the file's recommendation, else the
+        full DDPM schedule (``("ddpm", diffusion_steps)``)."""
+        if self.sampler is None or self.sampler[0] == "ddpm":
+            return "ddpm", self.cfg.diffusion_steps
+        return self.sampler
 
 
 def atomic_save(tensors: dict[str, torch.Tensor], path: str | Path, metadata: dict[str, str]) -> None:
@@ -64,7 +75,49 @@ def save_model(model: LoadedModel, path: str | Path) -> None:
         "multiview": "1" if model.net.multiview else "0",
         "info": json.dumps(model.info),
     }
+    if model.sampler is not None:
+        meta.update(sampler=model.sampler[0], steps=str(model.sampler[1]))
     atomic_save(tensors, path, meta)
+
+
+SAMPLERS = ("ddim", "ddpm")
+
+
+def parse_sampler(meta: dict[str, str], path) -> tuple[str, int] | None:
+    """The recommended ``(sampler, steps)`` in a model file's metadata (``None`` when absent);
+    ``ValueError`` naming ``path`` for an unknown sampler or a step count that is not a positive integer."""
+    if "sampler" not in meta:
+        return None
+    sampler, steps = meta["sampler"], meta.get("steps", "")
+    if sampler not in SAMPLERS or not steps.isdigit() or int(steps) < 1:
+        raise ValueError(f"model: {path} has a broken recommended sampler: sampler={sampler!r}, steps={steps!r} "
+                         f"(expected one of {list(SAMPLERS)} and a positive integer)")
+    return sampler, int(steps)
+
+
+def set_recommended_sampler(path: str | Path, sampler: str, steps: int) -> None:
+    """Store the recommended sampler of the model file ``path`` in its metadata (``sampler``,
+    ``steps``); weights and every other metadata entry are kept. ``ddpm`` means the full schedule.
+
+    Raises:
+        ValueError: unknown ``sampler``, ``steps`` not a positive integer, or not a model file.
+    """
+    if sampler not in SAMPLERS:
+        raise ValueError(f"sampler: expected one of {list(SAMPLERS)}, got {sampler!r}")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
+        raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"model: {path} is not a mocap_fast model file (format {meta.get('format')!r})")
+    cfg = ModelConfig.from_dict(json.loads(meta["config"]))
+    if sampler == "ddpm" and steps != cfg.diffusion_steps:
+        raise ValueError(f"steps: ddpm runs the full schedule of {cfg.diffusion_steps} steps, got {steps}")
+    if sampler == "ddim" and steps >= cfg.diffusion_steps:
+        raise ValueError(f"steps: ddim needs fewer than the schedule's {cfg.diffusion_steps} steps, got {steps}")
+    meta.update(sampler=sampler, steps=str(steps))
+    mode = os.stat(path).st_mode & 0o777
+    atomic_save(load_file(str(path)), path, meta)
+    os.chmod(path, mode)  # mkstemp's 0600 would make the packaged file unreadable to others
 
 
 def read_metadata(path: str | Path) -> dict[str, str]:
@@ -143,7 +196,7 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     net = MotionDenoiser(cfg, multiview=multiview)
     net.load_state_dict(tensors)
     net.eval()
-    return LoadedModel(net.to(device), stats.to(device), info)
+    return LoadedModel(net.to(device), stats.to(device), info, parse_sampler(meta, path))
 
 
 _CONFIG_LIMITS = {

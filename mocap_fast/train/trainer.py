@@ -198,10 +198,15 @@ class Trainer:
 
     def run(self, max_seconds: float | None = None, progress: bool = True) -> LoadedModel:
         """Train until ``opts.steps`` (or ``max_seconds``), checkpointing on the way."""
+        from ..progress import progress_bar
+
         t0 = time.time()
         running = []
+        bar = progress_bar(self.opts.steps, f"train stage {self.opts.stage}", not progress or self.rank != 0, "step")
+        bar.update(self.step)
         while self.step < self.opts.steps:
             running.append(self.train_step())
+            bar.update(1)
             if self.step % self.opts.log_every == 0 or self.step == self.opts.steps:
                 entry = {"step": self.step, "loss": float(np.mean(running)), "lr": self.lr_at(self.step - 1),
                          "seconds": round(time.time() - t0, 1)}
@@ -214,6 +219,7 @@ class Trainer:
             if max_seconds is not None and self._agree(time.time() - t0 > max_seconds):
                 self.save_checkpoint()
                 break
+        bar.close()
         return self.model()
 
     def _agree(self, flag: bool) -> bool:
