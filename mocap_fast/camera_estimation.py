@@ -58,7 +58,9 @@ ROW_WEIGHT = np.array([0.3, 1.0])
 """Weights of the horizontal and vertical image residuals: people lean and hold the head forward
 of the ankles (up to ~5 % of stature sideways in the image when walking across it), while their
 heights above the ground vary less."""
-IRLS_ROUNDS = 3
+IRLS_ROUNDS = 2
+MAX_FRAMES = 120
+"""The fit reads at most this many frames, evenly spaced over the clip."""
 """Reweighting rounds of the robust fit."""
 GEOMETRY_SHRINK = 0.5
 """The focal length counts as measured by the geometry when its posterior std in log focal is
@@ -205,10 +207,13 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
     if not 0.3 <= stature <= 3.0:
         raise ValueError(f"person_height: expected a stature in metres (0.3-3), got {person_height!r}")
     size, ankle, neck, head, span = _inputs(keypoints, image_size, joint_format, confidence)
+    n = len(ankle)
+    if n > MAX_FRAMES:  # evenly spaced frames: neighbours add little geometry
+        keep = np.linspace(0, len(ankle) - 1, MAX_FRAMES).round().astype(int)
+        ankle, neck, head, span = ankle[keep], neck[keep], head[keep], span[keep]
     points = np.stack([ankle, neck, head], axis=1)
     W, H = size
     log_f0 = math.log((max(W, H) / 2) / math.tan(math.radians(PRIOR_HFOV) / 2))
-    n = len(points)
     lo = [log_f0 - 3, -1.45, -0.8, math.log(0.05)]
     hi = [log_f0 + 3, 1.2, 0.8, math.log(200.0)]
 
@@ -221,7 +226,7 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
 
         return least_squares(fun, x0, x_scale=[0.3, 0.1, 0.05, 0.3], bounds=(lo, hi), max_nfev=100)
 
-    best = None
+    starts = []
     mid_v = float(np.median(0.5 * (ankle[:, 1] + head[:, 1])))
     pix_h = float(np.median(span))
     foot_v = float(np.median(ankle[:, 1]))
@@ -232,15 +237,13 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
             d = f * (HEAD_RATIO - ANKLE_RATIO) * stature / pix_h
             below = math.atan((foot_v - H / 2) / f) - pitch  # foot angle below the horizontal
             h0 = min(max(ANKLE_RATIO * stature + d * math.tan(below), 0.1), 100.0)
-            x = np.array([min(max(log_f, lo[0]), hi[0]), pitch, 0.0, math.log(h0)])
-            weights = np.ones(n * 6)
-            for _ in range(IRLS_ROUNDS):  # soft-L1 by reweighting, so the prior row stays quadratic
-                sol = fit(x, weights)
-                x = sol.x
-                r = _residuals(x, size, points, span, stature, focal_px)
-                weights = (1 + (r / LOSS_SCALE) ** 2) ** -0.25
-            if best is None or sol.cost < best.cost:
-                best = sol
+            starts.append(np.array([min(max(log_f, lo[0]), hi[0]), pitch, 0.0, math.log(h0)]))
+    weights = np.ones(points.size)
+    best = min((fit(x0, weights) for x0 in starts), key=lambda sol: sol.cost)
+    for _ in range(IRLS_ROUNDS):  # soft-L1 by reweighting, so that the prior row stays quadratic
+        r = _residuals(best.x, size, points, span, stature, focal_px)
+        weights = (1 + (r / LOSS_SCALE) ** 2) ** -0.25
+        best = fit(best.x, weights)
     if best is None or not np.isfinite(best.x).all():
         raise ValueError("keypoints: the camera fit failed (no upright frames the model could explain)")
     log_f, pitch, roll, log_h = best.x
