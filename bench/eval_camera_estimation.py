@@ -93,6 +93,7 @@ def main(argv=None) -> int:
                         m = evaluate(res.joints, case.joints)
                         row.update({f"{name}_{k}": m[k] for k in ("pa_mpjpe", "mpjpe", "abs_mpjpe")})
                 rows.append(row)
+                print(f"{ds} {cond} {case.name} {time.time() - t0:.0f} s", file=sys.stderr, flush=True)
     print(f"{len(rows)} cases, {time.time() - t0:.0f} s, torch threads {torch.get_num_threads()}")
     print(table(rows, args))
     return 0

@@ -59,6 +59,8 @@ ROW_WEIGHT = np.array([0.3, 1.0])
 of the ankles (up to ~5 % of stature sideways in the image when walking across it), while their
 heights above the ground vary less."""
 IRLS_ROUNDS = 2
+GRID_KEEP = 3
+"""Starting points of the grid refined by least squares."""
 MAX_FRAMES = 120
 """The fit reads at most this many frames, evenly spaced over the clip."""
 """Reweighting rounds of the robust fit."""
@@ -230,14 +232,18 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
     mid_v = float(np.median(0.5 * (ankle[:, 1] + head[:, 1])))
     pix_h = float(np.median(span))
     foot_v = float(np.median(ankle[:, 1]))
-    for log_f in ([math.log(focal_px)] if focal_px is not None else [log_f0 + k for k in (-0.5, 0.0, 0.5)]):
+    log_fs = [math.log(focal_px)] if focal_px is not None else [log_f0 + k for k in (-0.6, -0.3, 0.0, 0.3, 0.6)]
+    for log_f in log_fs:  # a coarse grid (height from the person's image size), then refine the best few
         f = math.exp(log_f)
-        for dp in (-10.0, 0.0, 10.0):
-            pitch = min(max(-math.atan((mid_v - H / 2) / f) + math.radians(dp), lo[1] + 0.05), hi[1] - 0.05)
+        aim = -math.atan((mid_v - H / 2) / f)
+        for dp in np.arange(-30.0, 31.0, 5.0):
+            pitch = min(max(aim + math.radians(dp), lo[1] + 0.05), hi[1] - 0.05)
             d = f * (HEAD_RATIO - ANKLE_RATIO) * stature / pix_h
             below = math.atan((foot_v - H / 2) / f) - pitch  # foot angle below the horizontal
             h0 = min(max(ANKLE_RATIO * stature + d * math.tan(below), 0.1), 100.0)
             starts.append(np.array([min(max(log_f, lo[0]), hi[0]), pitch, 0.0, math.log(h0)]))
+    cost = lambda x: float(np.sum(np.minimum(_residuals(x, size, points, span, stature, focal_px) ** 2, 0.01)))  # noqa: E731
+    starts = sorted(starts, key=cost)[:GRID_KEEP]
     weights = np.ones(points.size)
     best = min((fit(x0, weights) for x0 in starts), key=lambda sol: sol.cost)
     for _ in range(IRLS_ROUNDS):  # soft-L1 by reweighting, so that the prior row stays quadratic
