@@ -84,6 +84,27 @@ def _read_camera(path: str):
     return read_camera(path)
 
 
+def _auto_camera(args, data, fps: float, say):
+    """``--camera auto``: :func:`mocap_fast.camera_estimation.estimate_camera_details` from the keypoints."""
+    import math
+
+    from .camera_estimation import estimate_camera_details
+
+    if args.image_size is None:
+        raise ValueError("image-size: --camera auto needs the image size, e.g. --image-size 1920 1080")
+    W, H = args.image_size
+    focal = None
+    if args.fov is not None:
+        if not 1.0 <= args.fov <= 179.0:
+            raise ValueError(f"fov: expected a field of view in degrees (1-179), got {args.fov}")
+        focal = (max(W, H) / 2) / math.tan(math.radians(args.fov) / 2)
+    est = estimate_camera_details(data.keypoints, (W, H), joint_format=data.joint_format, confidence=data.confidence,
+                                  fps=fps, focal_px=focal, person_height=args.person_height)
+    say(f"camera auto: focal {est.focal_px:.0f} px ({est.focal_source}), height {est.height:.2f} m, "
+        f"pitch {est.pitch_deg:.1f} deg, roll {est.roll_deg:.1f} deg from {est.frames_used} frames")
+    return est.camera
+
+
 def _parse_person(value: str | None):
     if value is None:
         return None
@@ -125,10 +146,13 @@ def cmd_lift(args) -> int:
     device = _check_device(args.device)
     data = load_keypoints(args.input, joint_format=args.format, person=_parse_person(args.person))
     if args.normalized:
-        data.keypoints = data.keypoints * np.asarray(_read_camera(args.camera).image_size, dtype=np.float64)
-    cam = _read_camera(args.camera)
+        size = args.image_size if args.camera == "auto" else _read_camera(args.camera).image_size
+        if size is None:
+            raise ValueError("--normalized: with --camera auto, --image-size W H is needed to scale the keypoints")
+        data.keypoints = data.keypoints * np.asarray(size, dtype=np.float64)
     fps = args.fps if args.fps is not None else (data.fps or 30.0)
     say = (lambda *a: None) if args.quiet else print
+    cam = _auto_camera(args, data, fps, say) if args.camera == "auto" else _read_camera(args.camera)
     T, J = data.keypoints.shape[:2]
     extra = f", person {data.info['person']} of {data.info['tracks']}" if data.info.get("tracks", 1) > 1 else ""
     say(f"lift: {T} frames of {J} {data.joint_format} keypoints ({data.source}{extra}) at {fps:g} fps, {cam}")
@@ -296,8 +320,16 @@ def build_parser() -> argparse.ArgumentParser:
     )
     lf.add_argument("input", help="OpenPose JSON folder, COCO results / MMPose JSON, .npz or .npy")
     lf.add_argument("--camera", required=True,
-                    help="camera file: JSON (K, T_w2c, image_size; or K, image_size, height, pitch_deg, roll_deg) "
+                    help="'auto' (estimate it from the person: needs --image-size; see --fov, --person-height) or a "
+                         "camera file: JSON (K, T_w2c, image_size; or K, image_size, height, pitch_deg, roll_deg) "
                          "or OpenCV YAML (camera_matrix, image_width/height, R|rvec and T|tvec)")
+    lf.add_argument("--image-size", type=int, nargs=2, default=None, metavar=("W", "H"),
+                    help="image width and height in pixels (needed with --camera auto)")
+    lf.add_argument("--fov", type=float, default=None, metavar="DEG",
+                    help="with --camera auto: known horizontal field of view of the long image side, degrees "
+                         "(default: estimated from the motion, else about 60)")
+    lf.add_argument("--person-height", type=float, default=None, metavar="M",
+                    help="with --camera auto: the person's stature in metres, sets the scale (default 1.70)")
     lf.add_argument("--format", default="auto", choices=["auto", "smpl22", "coco17", "h36m17"],
                     help="keypoint layout (default auto: 22 joints = smpl22; 17 = coco17 or h36m17 told apart by "
                          "geometry, an error when it cannot be told; OpenPose 25/18 -> coco17)")
