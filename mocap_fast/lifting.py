@@ -240,7 +240,8 @@ def lift(
         confidence: ``(T, J)`` or ``(B, T, J)`` in [0, 1]; 0 or NaN = missing.
         fps: frame rate of the input (the model is trained at 30 fps).
         steps: denoising steps; ``None`` = the full DDPM schedule, fewer = DDIM.
-        seed: random seed; same seed, backend and device give the same output.
+        seed: random seed; same seed, backend and device give the same output. Clip ``b`` of a
+            batch uses ``seed + b``: it gets the same output as lifting it alone with ``seed + b``.
         device: torch device for the network (default: the keypoints' device, else CPU).
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
         model: a :class:`~mocap_fast.model.io.LoadedModel`, a path to a model file, or ``None``
@@ -249,8 +250,8 @@ def lift(
             the feet meet the ground plane (:mod:`mocap_fast.grounding`); keeps the observed view's
             reprojection, fixes depth.
         max_batch_windows: at most this many windows per network call, so memory stays bounded
-            however long the clip. Clips with more windows use a seed derived from ``seed`` for the
-            later calls (still deterministic; the output depends on this value for such clips).
+            however long the clip. The output does not depend on it (each window draws its noise
+            from its own generator).
         foot_lock: remove foot sliding during detected foot contacts (:func:`mocap_fast.footlock.foot_lock`,
             default thresholds); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
         smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
@@ -324,16 +325,17 @@ def lift(
 
     window = mdl.cfg.window
     rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window)]
+    row_seeds = [_window_seed(seed + b, k) for b in range(B) for k in range(len(_windows(T, window)))]
     problem_stats = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
-    for c, i in enumerate(range(0, len(rows), max_batch_windows)):
+    for i in range(0, len(rows), max_batch_windows):
         chunk = rows[i:i + max_batch_windows]
         clip_of = torch.tensor([b for b, _, _ in chunk])
         Kc, Twc, sizec = window_rigs(loc, chunk) if rig == "window" else (K[clip_of], Tw[clip_of], size[clip_of])
         pm = ground_pointmap(Kc, Twc, sizec, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
         Xw = _sample_rows(chunk, problem_stats, normalized_intrinsics(Kc, sizec), Twc, g_obs, conf, obs, pm, steps,
-                          _chunk_seed(seed, c), backend, device)
+                          row_seeds[i:i + max_batch_windows], backend, device)
         c0 = centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
         good = _plausible(Xw, c0)  # [n, w, 22]
         if anchor:
@@ -389,14 +391,15 @@ def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
     return filter_in_time(X, torch.exp(-0.5 * (torch.arange(-r, r + 1, dtype=X.dtype) / sigma) ** 2))
 
 
-def _chunk_seed(seed: int, chunk: int) -> int:
-    """Seed of the ``chunk``-th network batch: ``seed`` itself for the first (so a clip of at most
-    ``max_batch_windows`` windows is exactly one sampler call), a fixed mix of both after."""
-    return seed if chunk == 0 else (seed + chunk * 0x9E3779B97F4A7C15) % (2**63)
+def _window_seed(clip_seed: int, k: int) -> int:
+    """Seed of the generator of a clip's ``k``-th window: ``clip_seed`` itself for the first, a fixed
+    mix of both after. Every window has its own generator, so a clip's output depends neither on the
+    other clips of a batch nor on ``max_batch_windows``."""
+    return (clip_seed + k * 0x9E3779B97F4A7C15) % (2**63)
 
 
-def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend, device) -> torch.Tensor:
-    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length) with their
+def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seeds, backend, device) -> torch.Tensor:
+    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length, one seed each) with their
     rigs ``K_g [n, V, 3, 3]``, ``Tw [n, V, 4, 4]`` and pointmaps ``pm [n, V, R, R, 3]`` (or None):
     ``[n, w, 22, 3]`` float64 CPU."""
     pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
@@ -406,9 +409,9 @@ def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend,
         pick(obs).float().to(device), pm, VIEW0_WEIGHT, PRIOR_CONF,
     )
     if backend == "reference":
-        Xw = sample_reference(mdl, problem, steps, seed)
+        Xw = sample_reference(mdl, problem, steps, seeds)
     else:
-        Xw = sample_fast(mdl, problem, steps, seed, backend)
+        Xw = sample_fast(mdl, problem, steps, seeds, backend)
     return Xw.double().cpu()
 
 
