@@ -87,10 +87,26 @@ def test_horizontal_translation_of_scene_translates_output(tiny):
     np.testing.assert_allclose(b, a + shift, atol=1e-4)
 
 
-def test_long_sequence_windows_blend_without_seam(tiny):
+def test_long_sequence_windows_blend_without_seam(tiny, monkeypatch):
+    """Windows whose outputs disagree (a stub sampler: one fixed pose, odd windows 0.4 m to the side)
+    blend without a jump: every frame-to-frame step stays under 0.4 m / ramp (the tent's ramp is
+    window // 4 frames; observed 0.065 m). A hard switch at a window edge steps by 0.2 m."""
+    import mocap_fast.lifting as lift_mod
+    from mocap_fast.model.config import TINY
+
+    def stub(model, problem, steps, seed, backend):
+        n, w = problem.observed.shape[:2]
+        off = torch.zeros(n, 1, 1, 3)
+        off[1::2, 0, 0, 0] = 0.4
+        return torch.tensor(walk(T=1)[0], dtype=torch.float32).expand(n, w, 22, 3) + off
+
     X = walk(T=50)
     res = lift(CAM.project(X), CAM, model=tiny, steps=3)
     assert res.joints.shape == (50, 22, 3) and np.isfinite(res.joints).all()
+    monkeypatch.setattr(lift_mod, "sample_fast", stub)
+    out = lift(CAM.project(X), CAM, model=tiny, steps=1, smooth=0, anchor=False).joints
+    step = np.linalg.norm(np.diff(out, axis=0), axis=-1).max()
+    assert 0 < step < 0.4 / (TINY.window // 4), step
 
 
 def test_missing_joints_and_other_fps(tiny):
