@@ -18,7 +18,7 @@ def ten_second_clip():
     from mocap_fast.cli import load_demo
 
     joints, cam, _ = load_demo()
-    # 300 frames: the 180-frame demo clip, then played backwards
+    # 300 frames: the 180-frame demo clip, then its frames 178 down to 59 (120 frames played backwards)
     X = np.concatenate([joints, joints[::-1][1:121]])
     return cam.project(X), cam
 

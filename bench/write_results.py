@@ -153,9 +153,9 @@ NOTES = [
 LIFT_NOTES = [
     "## lift() notes",
     "",
-    "- `bench/test_bench_lift.py`: a 10 s clip (300 frames: the demo clip then its first 120 frames played "
-    "backwards) through `lift()` with the packaged default model (small config), 5 overlapping 64-frame windows "
-    "batched. `reference` is the authors' loop (pointmap features recomputed every step, consistency step with "
+    "- `bench/test_bench_lift.py`: a 10 s clip (300 frames: the 180-frame demo clip, then its frames 178 down to 59 "
+    "played backwards, 120 frames) through `lift()` with the packaged default model (small config), 9 overlapping "
+    "64-frame windows (starts 0, 32, ..., 224 and 236) in one network batch. `reference` is the authors' loop (pointmap features recomputed every step, consistency step with "
     "Python loops over clip and view, SVD triangulation); `fast` caches pointmap features and cross-attention "
     "keys/values and runs the fused numba consistency kernels. Same maths: the suite checks they agree to 1 mm.",
     "- DDIM rows trade accuracy for time; the accuracy cost is in MODEL_CARD.md.",

@@ -332,7 +332,8 @@ def lift(
         fps: frame rate of the input (the model is trained at 30 fps).
         steps: denoising steps; ``None`` = the model's recommended sampler stored in its file
             (packaged default: DDIM, 10 steps); ``N`` = DDIM on N steps, the full DDPM schedule at its length.
-        seed: random seed; same seed, backend and device give the same output.
+        seed: random seed; same seed, backend and device give the same output. Clip ``b`` of a
+            batch uses ``seed + b``: it gets the same output as lifting it alone with ``seed + b``.
         device: torch device for the network (default: the keypoints' device, else CPU).
         backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
         model: a :class:`~mocap_fast.model.io.LoadedModel`, a path to a model file, or ``None``
@@ -341,8 +342,8 @@ def lift(
             the feet meet the ground plane (:mod:`mocap_fast.grounding`); keeps the observed view's
             reprojection, fixes depth.
         max_batch_windows: at most this many windows per network call, so memory stays bounded
-            however long the clip. Clips with more windows use a seed derived from ``seed`` for the
-            later calls (still deterministic; the output depends on this value for such clips).
+            however long the clip. The output does not depend on it (each window draws its noise
+            from its own generator).
         foot_lock: remove foot sliding during detected foot contacts (:func:`mocap_fast.footlock.foot_lock`,
             default thresholds); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
         smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
@@ -477,11 +478,12 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))
+    row_seeds = [_window_seed(opts.seed + b, k) for b in range(B) for k in range(len(_windows(T, window)))]
     _note_compile(opts.backend, device, quiet)
     with progress_bar(len(rows) * n_plan, "lift (windows x steps)", quiet) as bar:
-        for c, i in enumerate(range(0, len(rows), opts.max_batch_windows)):
+        for i in range(0, len(rows), opts.max_batch_windows):
             chunk = rows[i:i + opts.max_batch_windows]
-            Xw, good = _sample_chunk(chunk, clip, on_device, opts, steps, _chunk_seed(opts.seed, c), device,
+            Xw, good = _sample_chunk(chunk, clip, on_device, opts, steps, row_seeds[i:i + opts.max_batch_windows], device,
                                      lambda n=len(chunk): bar.update(n))
             for (b, s, e), Xi, gi in zip(chunk, Xw, good):
                 w = _blend_weights(s, e, T, window)[:, None, None] * gi[..., None]
@@ -490,7 +492,7 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     return X / wsum.clamp_min(1e-300), wsum[..., 0] <= 0
 
 
-def _sample_chunk(chunk, clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, seed: int, device, progress):
+def _sample_chunk(chunk, clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, seeds: list[int], device, progress):
     """One network batch of windows ``chunk = [(clip, start, end)]``: their rigs and pointmaps, the
     sampler, per-window ground anchoring. ``(Xw [n, w, 22, 3]`` zero where implausible, ``good [n, w, 22])``."""
     clip_of = torch.tensor([b for b, _, _ in chunk])
@@ -500,7 +502,7 @@ def _sample_chunk(chunk, clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps
         Kc, Twc, sizec = clip.K[clip_of], clip.Tw[clip_of], clip.size[clip_of]
     pm = ground_pointmap(Kc, Twc, sizec, mdl.cfg.pointmap_res).float() if mdl.cfg.use_pointmap else None
     Xw = _sample_rows(chunk, mdl, normalized_intrinsics(Kc, sizec), Twc, clip.g_obs, clip.conf, clip.obs, pm, steps,
-                      seed, opts.backend, device, progress)
+                      seeds, opts.backend, device, progress)
     c0 = clip.centre0[clip_of][:, None, None]  # [n, 1, 1, 3]
     good = _plausible(Xw, c0)  # [n, w, 22]
     ok_rows = good.flatten(1).all(-1) & opts.anchor
@@ -583,14 +585,15 @@ def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.from_numpy(out).to(X)
 
 
-def _chunk_seed(seed: int, chunk: int) -> int:
-    """Seed of the ``chunk``-th network batch: ``seed`` itself for the first (so a clip of at most
-    ``max_batch_windows`` windows is exactly one sampler call), a fixed mix of both after."""
-    return seed if chunk == 0 else (seed + chunk * 0x9E3779B97F4A7C15) % (2**63)
+def _window_seed(clip_seed: int, k: int) -> int:
+    """Seed of the generator of a clip's ``k``-th window: ``clip_seed`` itself for the first, a fixed
+    mix of both after. Every window has its own generator, so a clip's output depends neither on the
+    other clips of a batch nor on ``max_batch_windows``."""
+    return (clip_seed + k * 0x9E3779B97F4A7C15) % (2**63)
 
 
-def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend, device, progress=None) -> torch.Tensor:
-    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length) with their
+def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seeds, backend, device, progress=None) -> torch.Tensor:
+    """Run the sampler on the windows ``rows = [(clip, start, end)]`` (all the same length, one seed each) with their
     rigs ``K_g [n, V, 3, 3]``, ``Tw [n, V, 4, 4]`` and pointmaps ``pm [n, V, R, R, 3]`` (or None):
     ``[n, w, 22, 3]`` float64 CPU. ``progress()`` is called after each denoising step."""
     pick = lambda x: torch.stack([x[b, s:e] for b, s, e in rows])  # noqa: E731
@@ -600,9 +603,9 @@ def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seed, backend,
         pick(obs).float().to(device), pm, VIEW0_WEIGHT, PRIOR_CONF,
     )
     if backend == "reference":
-        Xw = sample_reference(mdl, problem, steps, seed, progress=progress)
+        Xw = sample_reference(mdl, problem, steps, seeds, progress=progress)
     else:
-        Xw = sample_fast(mdl, problem, steps, seed, backend, progress=progress)
+        Xw = sample_fast(mdl, problem, steps, seeds, backend, progress=progress)
     return Xw.double().cpu()
 
 

@@ -7,8 +7,9 @@
   consistency step vectorised over clips and views, triangulation through the fast backend (on
   the CPU with numba: two fused kernels, see :func:`fast_consistency`).
 
-Both draw the same world-consistent noise from the same generator in the same order, so with the
-same seed and weights they agree to float rounding.
+Both draw the same world-consistent noise in the same order, each window (row) from its own
+generator (:func:`generators`), so with the same seeds and weights they agree to float rounding, and a
+row's result does not depend on the other rows of its batch.
 
 ``steps=None`` runs the full DDPM ancestral schedule; ``steps < S`` runs DDIM (eta 0) on evenly
 spaced steps, which x0 prediction makes direct.
@@ -77,6 +78,20 @@ def step_plan(num_train_steps: int, steps: int | None) -> list[int]:
     return sorted(set(idx), reverse=True)
 
 
+def generators(seed, n: int, device) -> list[torch.Generator]:
+    """One generator per row: seeds ``seed[k]`` (a sequence of ``n`` ints) or ``seed + k`` (an int)."""
+    seeds = [(seed + k) % 2**63 for k in range(n)] if isinstance(seed, int) else [int(s) for s in seed]
+    if len(seeds) != n:
+        raise ValueError(f"seed: expected an int or {n} seeds (one per row), got {len(seeds)}")
+    return [torch.Generator(device).manual_seed(s) for s in seeds]
+
+
+def _per_row(gen: list[torch.Generator], draw) -> torch.Tensor:
+    """``draw(k, gen[k])`` for every row k (``[1, ...]`` each), concatenated: each row's noise comes
+    from its own generator only."""
+    return torch.cat([draw(k, g) for k, g in enumerate(gen)])
+
+
 def _advance(
     x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule, fused: bool = False
 ) -> torch.Tensor:
@@ -90,29 +105,31 @@ def _advance(
         shape = (x.shape[0], x.shape[2], x.shape[3])
         kernel = triton_kernel("posterior_triton", "posterior_step_triton", x.device) if fused else None
         if kernel is not None:
-            n = world_noise_samples(shape, gen, R.dtype, R.device)
+            n = _per_row(gen, lambda k, g: world_noise_samples((1, *shape[1:]), g, R.dtype, R.device))
             return kernel(x, x0, n, R, *posterior_coefficients(sched, s))
-        return posterior_step(x, x0, s, world_noise(R, shape, gen).to(x.dtype), sched)
+        noise = _per_row(gen, lambda k, g: world_noise(R[k:k + 1], (1, *shape[1:]), g))
+        return posterior_step(x, x0, s, noise.to(x.dtype), sched)
     prev = plan[i + 1] if i + 1 < len(plan) else -1
     return ddim_step(x, x0, s, prev, None, sched)
 
 
-def _initial(problem: Problem, model: LoadedModel, gen: torch.Generator) -> torch.Tensor:
-    N, V = problem.K_g.shape[:2]
+def _initial(problem: Problem, model: LoadedModel, gen: list[torch.Generator]) -> torch.Tensor:
     T, C = problem.observed.shape[1], model.cfg.channels
-    return world_noise(problem.T_w2c[..., :3, :3], (N, T, C), gen).float()
+    R = problem.T_w2c[..., :3, :3]
+    return _per_row(gen, lambda k, g: world_noise(R[k:k + 1], (1, T, C), g)).float()
 
 
 @torch.no_grad()
 def sample_reference(
-    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, progress=None
+    model: LoadedModel, problem: Problem, steps: int | None = None, seed=0, progress=None
 ) -> torch.Tensor:
     """The authors' loop. Returns ``[N, T, J, 3]`` world joints of the last step's triangulation.
+    ``seed``: an int (row k uses ``seed + k``) or N ints, one per row (see :func:`generators`).
     ``progress()``, when given, is called after each step."""
     net, stats = model.net.eval(), model.stats
     sched = cosine_schedule(model.cfg.diffusion_steps)
     plan = step_plan(sched.num_steps, steps)
-    gen = torch.Generator(problem.K_g.device).manual_seed(seed)
+    gen = generators(seed, problem.K_g.shape[0], problem.K_g.device)
     R = problem.T_w2c[..., :3, :3]
     cond = problem.conditions()
     x = _initial(problem, model, gen)
@@ -179,15 +196,15 @@ def _numba_consistency(x0: torch.Tensor, problem: Problem, stats, P: torch.Tenso
 
 @torch.no_grad()
 def sample_fast(
-    model: LoadedModel, problem: Problem, steps: int | None = None, seed: int = 0, backend: str = "auto",
+    model: LoadedModel, problem: Problem, steps: int | None = None, seed=0, backend: str = "auto",
     progress=None,
 ) -> torch.Tensor:
-    """The fast loop (see the module docstring). Returns ``[N, T, J, 3]`` world joints.
-    ``progress()``, when given, is called after each step."""
+    """The fast loop (see the module docstring). Returns ``[N, T, J, 3]`` world joints; ``seed`` as
+    in :func:`sample_reference`. ``progress()``, when given, is called after each step."""
     net = model.net.eval()
     sched = cosine_schedule(model.cfg.diffusion_steps)
     plan = step_plan(sched.num_steps, steps)
-    gen = torch.Generator(problem.K_g.device).manual_seed(seed)
+    gen = generators(seed, problem.K_g.shape[0], problem.K_g.device)
     R = problem.T_w2c[..., :3, :3]
     cond = problem.conditions()
     cache = None

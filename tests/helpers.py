@@ -3,13 +3,45 @@
 from __future__ import annotations
 
 import math
+import os
 import pickle
 from importlib import resources
+from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 
 from mocap_fast.reference.camera import intrinsics, look_at
+
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+"""``../shared/data`` beside the repository root (found from this file, never an absolute path)."""
+REQUIRE_SHARED = os.environ.get("MOCAP_FAST_REQUIRE_SHARED") == "1"
+"""CI sets ``MOCAP_FAST_REQUIRE_SHARED=1`` (``.ci/run``): absent shared data is then a failure, not a skip."""
+
+
+def have_shared(path: Path) -> bool:
+    """Whether ``path`` (under :data:`SHARED_DATA`) exists; absent with ``MOCAP_FAST_REQUIRE_SHARED=1``
+    is a failure (at collection time: the module errors)."""
+    if path.exists():
+        return True
+    if REQUIRE_SHARED:
+        pytest.fail(f"shared data {path} absent, and MOCAP_FAST_REQUIRE_SHARED=1 requires it "
+                    "(clone the repository beside ../shared)", pytrace=False)
+    return False
+
+
+def needs_shared(path: Path) -> pytest.MarkDecorator:
+    """Skip marker for a test that reads ``path`` (see :func:`have_shared`)."""
+    return pytest.mark.skipif(not have_shared(path), reason=f"shared data {path} absent (../shared beside the repository)")
+
+
+def shared_or_skip(path: Path) -> Path:
+    """``path`` when present; otherwise skip the test (fail with ``MOCAP_FAST_REQUIRE_SHARED=1``)."""
+    if not have_shared(path):
+        pytest.skip(f"shared data {path} absent (../shared beside the repository)")
+    return path
 
 
 def random_rig(gen: torch.Generator, num_views: int, batch: tuple[int, ...] = (), target=None):

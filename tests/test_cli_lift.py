@@ -1,11 +1,11 @@
 """``mocap-fast lift`` end to end: OpenPose folder + camera file -> BVH / GLB / JSON, and its errors."""
 
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
 
+from helpers import SHARED_DATA, have_shared
 from mocap_fast import Camera
 from mocap_fast.cli import build_parser, main
 from mocap_fast.data.bvh import read_bvh
@@ -13,7 +13,7 @@ from mocap_fast.io.export import read_glb
 from mocap_fast.io.keypoints import BODY25_TO_COCO17
 from mocap_fast.joints import SMPL22, from_smpl22
 
-MOCAP30 = Path("/work/shared/data/mocap30/clips/cmu_131_02.npy")
+MOCAP30 = SHARED_DATA / "mocap30" / "clips" / "cmu_131_02.npy"
 CAM = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
 T = 60
 
@@ -22,7 +22,7 @@ T = 60
 def inputs(tmp_path_factory):
     """An OpenPose BODY_25 folder of a real clip seen by CAM, and CAM as a from_ground camera JSON."""
     root = tmp_path_factory.mktemp("cli")
-    if MOCAP30.is_file():
+    if have_shared(MOCAP30):
         X = np.load(MOCAP30).astype(np.float64)[:T]
     else:
         from mocap_fast.cli import load_demo

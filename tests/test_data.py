@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -12,6 +11,7 @@ import torch
 from hypothesis import given, strategies as st
 from scipy.spatial.transform import Rotation
 
+from helpers import SHARED_DATA, needs_shared
 from mocap_fast.data import (
     bvh_to_smpl22,
     load_clip_folder,
@@ -24,11 +24,11 @@ from mocap_fast.data import (
 from mocap_fast.data.bvh import MAPPINGS
 from mocap_fast.joints import SMPL22
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+DATA = SHARED_DATA
 MOCAP30 = DATA / "mocap30"
 BVH_DIR = DATA / "bvh_samples"
-needs_mocap30 = pytest.mark.skipif(not (MOCAP30 / "index.json").is_file(), reason=f"shared data folder {MOCAP30} absent")
-needs_bvh = pytest.mark.skipif(not BVH_DIR.is_dir(), reason=f"shared data folder {BVH_DIR} absent")
+needs_mocap30 = needs_shared(MOCAP30 / "index.json")
+needs_bvh = needs_shared(BVH_DIR)
 BVH_FILES = sorted(BVH_DIR.glob("*.bvh")) if BVH_DIR.is_dir() else []
 LEGS_AND_PELVIS = [0, 1, 2, 4, 5, 7, 8, 10, 11]
 

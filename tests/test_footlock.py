@@ -1,24 +1,23 @@
 """foot_lock: contact detection and sliding removal on real mocap with synthetic sliding noise."""
 
 from importlib import resources
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
+from helpers import SHARED_DATA, shared_or_skip
 from mocap_fast.footlock import FOOT_JOINTS, detect_contacts, foot_lock
 from mocap_fast.metrics import foot_sliding
 
-CLIPS = Path("/work/shared/data/mocap30/clips")  # the shared CMU training set (absent on CI: those cases skip)
+CLIPS = SHARED_DATA / "mocap30" / "clips"  # the shared CMU training set
 
 
 def _clip(name: str) -> np.ndarray:
     if name == "demo":  # packaged CMU 131 clip, always available
         with resources.as_file(resources.files("mocap_fast") / "assets" / "demo_clip.npz") as p:
             return np.load(p)["joints"].astype(np.float64)
-    if not (CLIPS / f"{name}.npy").exists():
-        pytest.skip(f"mocap30 data set not available ({CLIPS})")
+    shared_or_skip(CLIPS / f"{name}.npy")
     return np.load(CLIPS / f"{name}.npy").astype(np.float64)
 
 

@@ -52,15 +52,21 @@ def test_near_parallel_rays_flagged_by_condition():
     assert cond_bad.max() < cond_ok.min()
 
 
-def test_point_on_camera_plane_is_finite_or_flagged():
-    gen = torch.Generator().manual_seed(1)
-    K, T, _ = random_rig(gen, 3)
-    P = projection_matrix(K, T)
-    uv = torch.zeros(1, 3, 2, dtype=torch.float64)  # arbitrary, inconsistent observations
-    out, cond = triangulate_numba(uv.numpy(), P[None].numpy(), np.zeros(1, dtype=np.int64), np.ones((1, 3)))
-    ref = triangulate_dlt(uv, P[None])
-    if torch.isfinite(ref).all() and cond[0] > 1e3:
-        np.testing.assert_allclose(out, ref.numpy(), rtol=1e-5)
+def test_inconsistent_observations_finite_and_accurate_for_their_conditioning():
+    """Arbitrary observations (all at pixel (0, 0)): finite, and equal to the reference within
+    ``1e-12 / (1 - 1 / cond)`` relative (eigenvector error ~ eps / eigenvalue gap; observed < 3e-15
+    at cond 1.4-5.4)."""
+    for seed in range(6):
+        gen = torch.Generator().manual_seed(seed)
+        K, T, _ = random_rig(gen, 3)
+        P = projection_matrix(K, T)
+        uv = torch.zeros(1, 3, 2, dtype=torch.float64)
+        out, cond = triangulate_numba(uv.numpy(), P[None].numpy(), np.zeros(1, dtype=np.int64), np.ones((1, 3)))
+        ref = triangulate_dlt(uv, P[None])
+        assert np.isfinite(out).all() and torch.isfinite(ref).all()
+        assert cond[0] >= 1  # lambda_2 / lambda_1, second-smallest over smallest
+        err = np.abs(out - ref.numpy()).max() / (ref.norm().item() + 1)
+        assert err < 1e-12 / max(1 - 1 / cond[0], 1e-300), (seed, cond[0], err)
 
 
 @given(seeds)

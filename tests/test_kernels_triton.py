@@ -9,11 +9,13 @@ library (checked by the tests themselves: such a call fails under the interprete
 
 Tolerances:
 
-- triangulation, float32 (the GPU path's arithmetic): ``|X - X_ref| / (|X_ref| + 1) < 1e-3`` on
-  well-conditioned rigs (observed ~1e-6) against the float64 SVD reference
+- triangulation, float32 (the GPU path's arithmetic): ``|X - X_ref| / (|X_ref| + 1) < TOL32``
+  (= 1e-4) on well-conditioned rigs (observed ~1e-6) against the float64 SVD reference
   ``reference/triangulation.py::triangulate_dlt``; on arbitrary rigs (V = 2 opposite cameras are
   nearly degenerate for points between them) every point is either that accurate or flagged by
-  a condition number < ``FLAG`` (= 100);
+  a condition number < ``FLAG`` (= 100) (there 1e-3); inconsistent observations: finite, and within
+  ``1e-5 / (1 - 1 / cond)`` (observed < 4e-7 at cond 1.4-5.4). Interpreted, a program handles
+  ``INTERPRET_BLOCK`` (= 32) points and the tests pass up to 64: later programs' offsets and masks run;
 - triangulation, float64 inputs (float64 arithmetic): 1e-6 as the numba kernel, and the
   condition number equal to the numba kernel's to 1e-3 relative where it is < 1e6;
 - view attention: ``atol 1e-5`` (float32, unit-variance q, k, v; ``1e-4`` for inputs scaled by 4,
@@ -46,6 +48,10 @@ from mocap_fast.reference.triangulation import triangulate_dlt  # noqa: E402
 KERNEL_DIR = Path(__file__).resolve().parents[1] / "kernels"
 NAMES = ("triangulate_triton", "view_attention_triton")
 FLAG = 100.0
+TOL32 = 1e-4
+INTERPRET_BLOCK = 32
+"""Points per program of the interpreted triangulation (the library's BLOCK is 128): small shapes then
+span several programs, so the offsets and masks of every program after the first run too."""
 seeds = st.integers(0, 2**31 - 1)
 DEVICES = [
     "cpu",
@@ -86,6 +92,7 @@ def kernels(device: str):
                 mod = importlib.util.module_from_spec(spec)
                 spec.loader.exec_module(mod)
                 _interpreted[name] = mod
+            _interpreted["triangulate_triton"].BLOCK = INTERPRET_BLOCK
         yield tuple(_interpreted[n] for n in NAMES)
 
 
@@ -95,6 +102,7 @@ def test_interpreter_really_runs_the_kernels():
     with kernels("cpu") as (tri, att):
         assert isinstance(tri._triangulate_kernel, InterpretedFunction)
         assert isinstance(att._view_attention_kernel, InterpretedFunction)
+        assert tri.BLOCK == INTERPRET_BLOCK
         X, _ = tri.triangulate_triton_flat(torch.zeros(3, 2, 2), torch.randn(1, 2, 3, 4))
         assert X.device.type == "cpu"
 
@@ -122,13 +130,14 @@ def rel_err(out, ref):
 @pytest.mark.parametrize("device", DEVICES)
 @given(seed=seeds, V=st.integers(2, 8), N=st.integers(1, 64), noise=st.sampled_from([0.0, 0.5, 5.0]))
 @example(seed=0, V=2, N=1, noise=0.0)
+@example(seed=1, V=3, N=2 * INTERPRET_BLOCK + 5, noise=0.5)  # three programs, the last one partly masked
 def test_triangulate_fp32_matches_reference(device, seed, V, N, noise):
     uv, P, w, X = views(seed, V, N, noise)
     ref = triangulate_dlt(uv, P.expand(N, V, 3, 4), w)
     with kernels(device) as (tri, _):
         out, cond = tri.triangulate_triton(uv.float().to(device), P.float().to(device), w.float().to(device), condition=True)
     assert out.dtype == torch.float32 and out.shape == (N, 3) and cond.shape == (N,)
-    assert rel_err(out, ref).max() < 1e-3
+    assert rel_err(out, ref).max() < TOL32
     if noise == 0:
         assert (cond.cpu() > FLAG).all()
 
@@ -169,32 +178,32 @@ def test_triangulate_fp64_matches_reference_and_numba(device, seed, V, N, noise)
 @settings(max_examples=8)  # 4 launches per example: keep the interpreter's share of the run small
 @given(seed=seeds)
 def test_triangulate_batch_shapes_and_shared_cameras(device, seed):
-    uv, P, w, _ = views(seed, 3, 24, 1.0)
+    uv, P, w, _ = views(seed, 3, 2 * 3 * 7, 1.0)  # 42 points > INTERPRET_BLOCK: the gather in later programs too
     gen = torch.Generator().manual_seed(seed)
-    uv, w = uv.reshape(2, 3, 4, 3, 2), w.reshape(2, 3, 4, 3)
-    P_each = P * (1 + torch.rand(2, 3, 4, 1, 1, 1, generator=gen, dtype=torch.float64))  # per point (scale only)
-    P_rows = P_each[:, :1]  # [2, 1, 4, V, 3, 4]: shared along one axis -> cam_index gather
+    uv, w = uv.reshape(2, 3, 7, 3, 2), w.reshape(2, 3, 7, 3)
+    P_each = P * (1 + torch.rand(2, 3, 7, 1, 1, 1, generator=gen, dtype=torch.float64))  # per point (scale only)
+    P_rows = P_each[:, :, :1]  # [2, 3, 1, V, 3, 4]: shared along one axis -> cam_index gather
     with kernels(device) as (tri, _):
         for proj in (P, P_each, P_rows):  # one set for all; one per point; broadcast along an axis
-            ref = triangulate_dlt(uv, proj.expand(2, 3, 4, 3, 3, 4), w)
+            ref = triangulate_dlt(uv, proj.expand(2, 3, 7, 3, 3, 4), w)
             out = tri.triangulate_triton(uv.float().to(device), proj.float().to(device), w.float().to(device))
-            assert out.shape == (2, 3, 4, 3)
-            assert rel_err(out, ref).max() < 1e-3
+            assert out.shape == (2, 3, 7, 3)
+            assert rel_err(out, ref).max() < TOL32
         out = tri.triangulate_triton(uv.float().to(device), P.float().to(device))  # weights None
-        assert rel_err(out, triangulate_dlt(uv, P.expand(2, 3, 4, 3, 3, 4))).max() < 1e-3
+        assert rel_err(out, triangulate_dlt(uv, P.expand(2, 3, 7, 3, 3, 4))).max() < TOL32
 
 
 @pytest.mark.parametrize("device", DEVICES)
 @settings(max_examples=12)
 @given(seed=seeds, garbage=st.sampled_from([1e6, float("nan"), float("inf")]))
 def test_zero_weight_views_are_ignored(device, seed, garbage):
-    uv, P, w, X = views(seed, 4, 8, 0.0)
+    uv, P, w, X = views(seed, 4, 40, 0.0)
     w[:, 2:] = 0
     uv[:, 2:] = garbage
     with kernels(device) as (tri, _):
         out = tri.triangulate_triton(uv.float().to(device), P.float().to(device), w.float().to(device))
     assert torch.isfinite(out).all()
-    assert rel_err(out, X).max() < 1e-3
+    assert rel_err(out, X).max() < TOL32
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -233,22 +242,27 @@ def test_point_near_a_camera_plane(device, depth):
             out_n = tri.triangulate_triton(uv.float().to(device), P.float().to(device), normalize_rows=True)
             out_64 = tri.triangulate_triton(uv.to(device), P.to(device))
         assert torch.isfinite(out).all()
-        assert rel_err(out, ref).max() < 1e-3 or cond.max() < FLAG
+        assert rel_err(out, ref).max() < TOL32 or cond.max() < FLAG
         assert rel_err(out_n, ref).max() < 1e-5
         assert rel_err(out_64, ref).max() < 1e-9
 
 
 @pytest.mark.parametrize("device", DEVICES)
-def test_inconsistent_observations_finite_or_flagged(device):
-    gen = torch.Generator().manual_seed(1)
-    K, T, _ = random_rig(gen, 3)
-    P = projection_matrix(K, T)
-    uv = torch.zeros(1, 3, 2, dtype=torch.float64)  # arbitrary, inconsistent observations
-    with kernels(device) as (tri, _):
-        out, cond = tri.triangulate_triton(uv.float().to(device), P.float().to(device), condition=True)
-    ref = triangulate_dlt(uv, P[None])
-    if torch.isfinite(ref).all() and cond.item() > FLAG:
-        assert rel_err(out, ref).max() < 1e-3
+def test_inconsistent_observations_finite_and_accurate_for_their_conditioning(device):
+    """Arbitrary observations (all at pixel (0, 0)): the least-squares point is still defined; its
+    float32 error grows as the two smallest eigenvalues meet (eigenvector error ~ eps / gap)."""
+    for seed in range(6):
+        gen = torch.Generator().manual_seed(seed)
+        K, T, _ = random_rig(gen, 3)
+        P = projection_matrix(K, T)
+        uv = torch.zeros(1, 3, 2, dtype=torch.float64)
+        with kernels(device) as (tri, _):
+            out, cond = tri.triangulate_triton(uv.float().to(device), P.float().to(device), condition=True)
+        ref = triangulate_dlt(uv, P[None])
+        assert torch.isfinite(out).all() and torch.isfinite(ref).all()
+        c = cond.item()
+        assert c >= 1 - 1e-4  # lambda_2 / lambda_1, second-smallest over smallest
+        assert rel_err(out, ref).max() < 1e-5 / max(1 - 1 / c, 1e-12), (seed, c)
 
 
 def test_public_triangulate_registers_triton_for_cuda():
@@ -265,7 +279,7 @@ def test_public_triangulate_on_cuda_matches_reference():
     uv, P, w, _ = views(3, 4, 48, 1.0)
     uv, w = uv.reshape(4, 12, 4, 2), w.reshape(4, 12, 4)
     ref = triangulate(uv, P, w, backend="reference")
-    for dtype, tol in ((torch.float32, 1e-3), (torch.float64, 1e-6)):
+    for dtype, tol in ((torch.float32, TOL32), (torch.float64, 1e-6)):
         out = triangulate(uv.to("cuda", dtype), P.to("cuda", dtype), w.to("cuda", dtype), backend="auto")
         assert out.device.type == "cuda" and out.dtype == dtype
         assert rel_err(out, ref).max() < tol

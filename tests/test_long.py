@@ -59,6 +59,8 @@ def test_deterministic_with_chunks(tiny):
     c = lift(kp, CAM, model=tiny, steps=2, seed=6, max_batch_windows=4).joints
     np.testing.assert_array_equal(a, b)
     assert np.abs(a - c).max() > 1e-6
+    d = lift(kp, CAM, model=tiny, steps=2, seed=5).joints  # one call: each window has its own generator
+    np.testing.assert_allclose(a, d, rtol=0, atol=1e-5)
 
 
 def test_one_chunk_output_does_not_depend_on_chunk_limit(tiny):

@@ -1,5 +1,4 @@
 import json
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -7,11 +6,12 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
+from helpers import SHARED_DATA, shared_or_skip
 from mocap_fast import Camera
 from mocap_fast.reference.camera import project, to_camera_frame
 from mocap_fast.rig import canonical_transform, rig_for
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "mocap30"
+DATA = SHARED_DATA / "mocap30"
 
 
 @given(st.floats(-60, 10), st.floats(-10, 10), st.floats(-180, 180), st.floats(0.3, 4), st.floats(-20, 20), st.floats(-20, 20))
@@ -25,8 +25,7 @@ def test_canonical_frame_puts_camera_above_origin_looking_down_minus_z(pitch, ro
 
 
 def val_clips():
-    if not (DATA / "index.json").is_file():
-        pytest.skip("shared mocap30 data not found next to the repo")
+    shared_or_skip(DATA / "index.json")
     idx = json.loads((DATA / "index.json").read_text())
     return {c["file"]: np.load(DATA / c["file"]) for c in idx["clips"] if c["split"] == "val"}
 

@@ -11,16 +11,17 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
+from helpers import SHARED_DATA, have_shared
 from mocap_fast.model.config import TINY
 from mocap_fast.train.trainer import Trainer, TrainOptions
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "mocap30"
+DATA = SHARED_DATA / "mocap30"
 
 
 def three_clips() -> list[np.ndarray]:
     """Three real clips when the shared data is there, else three synthetic walks."""
     index = DATA / "index.json"
-    if index.is_file():
+    if have_shared(index):
         clips = json.loads(index.read_text())["clips"][:3]
         return [np.load(DATA / c["file"])[:120].astype(np.float64) for c in clips]
     rng = np.random.default_rng(0)
