@@ -340,3 +340,13 @@ def triangulate_triton(
     if condition:
         return X, cond.reshape(batch)
     return X
+
+
+def triangulate_flat(
+    points: torch.Tensor, proj: torch.Tensor, cam_index: torch.Tensor | None = None, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The ``"triangulate"`` op of :data:`mocap_fast.backends.OPS` on CUDA (signature of
+    :func:`mocap_fast.reference.triangulation.triangulate_flat`): :func:`triangulate_triton_flat`
+    without condition numbers. Returns ``[N, 3]`` in the compute dtype (float64 for float64
+    points, else float32)."""
+    return triangulate_triton_flat(points, proj, cam_index, weights, condition=False)[0]
