@@ -164,7 +164,7 @@ def test_zero_confidence_keeps_prediction_with_weight_one(seed, size):
 
 @quick
 @given(seeds, sizes, st.sampled_from(["fp64", "lift"]))
-def test_consistency_numba_matches_reference_step(seed, size, kinds):
+def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
     """The CPU ``"consistency"`` op of sample_fast against consistency_step, with the dtypes lift() uses
     (float32 network output, conf and stats; float64 cameras and observation) or all float64."""
     gen, Kg, Tw, X, g, stats, conf = scene(seed, *size, noise=0.005)
