@@ -242,9 +242,12 @@ def _triangulate_kernel(
     e2 = tl.where(less, v23, e2)
     e3 = tl.where(less, v33, e3)
     e3 = tl.where(mask, e3, 1.0)  # lanes past the end (zero matrix): no division by zero
-    tl.store(out_ptr + offs * 3 + 0, e0 / e3, mask=mask)
-    tl.store(out_ptr + offs * 3 + 1, e1 / e3, mask=mask)
-    tl.store(out_ptr + offs * 3 + 2, e2 / e3, mask=mask)
+    # a non-finite input of a weighted view gives a non-finite trace: the point comes out NaN, as
+    # from the numba kernel and the reference (Jacobi would otherwise return arbitrary finite values)
+    poison = tr * 0.0
+    tl.store(out_ptr + offs * 3 + 0, e0 / e3 + poison, mask=mask)
+    tl.store(out_ptr + offs * 3 + 1, e1 / e3 + poison, mask=mask)
+    tl.store(out_ptr + offs * 3 + 2, e2 / e3 + poison, mask=mask)
     if STORE_COND:
         tl.store(cond_ptr + offs, second / tl.maximum(lo, FLOOR), mask=mask)
 
