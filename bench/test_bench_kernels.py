@@ -34,7 +34,7 @@ from mocap_fast import triangulate
 from mocap_fast.kernels.decode_numba import decode_numba
 from mocap_fast.kernels.reencode_numba import reencode_numba
 from mocap_fast.kernels.triangulate_numba import triangulate_numba
-from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
+from mocap_fast.reference.camera import normalized_intrinsics, project
 from mocap_fast.reference.consistency import consistency_step, decode_observed, reproject_encode
 from mocap_fast.reference.representation import Standardizer, encode
 from mocap_fast.reference.triangulation import triangulate_dlt
