@@ -7,11 +7,11 @@ Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of eve
   for the remaining sizes once one compile took > 2 min), the public ``triangulate(...,
   backend="fast")`` (argument checks + numba) and the bare numba launcher. N = 1e3 .. 1e6.
 - ``reencode N clips x 4 views x 64 frames``: the reference per-(clip, view) loop
-  (``reproject_encode``), the torch vectorised version (as ``fast_consistency``'s torch path) and
+  (``reproject_encode``), the torch vectorised version (as ``kernels/consistency_triton.py`` runs it around the Triton triangulation) and
   the fused numba kernel. N = 16, 256.
 - ``decode ...``: reference decode + view-0 overwrite + weights vs the numba decode kernel.
-- ``consistency step ...``: the whole step: reference ``consistency_step`` vs
-  ``fast_consistency`` torch path (``backend="reference"``) vs its numba path.
+- ``consistency step ...``: the whole step: reference ``consistency_step`` vs the CPU
+  ``"consistency"`` op (``kernels/consistency_numba.py``).
 
 Run: ``python -m pytest bench/test_bench_kernels.py --benchmark-only`` (a few minutes on 2 cores),
 or ``python bench/write_results.py`` to also write ``bench/RESULTS.md``. ``BENCH_THREADS=1`` runs
@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import os
 import time
-from types import SimpleNamespace
 
 import numba
 import numpy as np
@@ -35,11 +34,11 @@ from mocap_fast import triangulate
 from mocap_fast.kernels.decode_numba import decode_numba
 from mocap_fast.kernels.reencode_numba import reencode_numba
 from mocap_fast.kernels.triangulate_numba import triangulate_numba
-from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
+from mocap_fast.reference.camera import normalized_intrinsics, project
 from mocap_fast.reference.consistency import consistency_step, decode_observed, reproject_encode
 from mocap_fast.reference.representation import Standardizer, encode
 from mocap_fast.reference.triangulation import triangulate_dlt
-from mocap_fast.sampler import Problem, fast_consistency
+from mocap_fast.kernels.consistency_numba import consistency as consistency_numba
 
 V = 4
 J = 22
@@ -170,7 +169,7 @@ def test_decode(benchmark, clips, impl):
 
 
 @pytest.mark.parametrize("clips", CLIPS)
-@pytest.mark.parametrize("impl", ["reference", "torch vectorised", "numba"])
+@pytest.mark.parametrize("impl", ["reference", "numba"])
 def test_consistency_step(benchmark, clips, impl):
     """Whole step with the dtypes lift() uses (float32 network output / conf / stats)."""
     Kg, Tw, _, g, stats, conf = scene(clips)
@@ -178,17 +177,12 @@ def test_consistency_step(benchmark, clips, impl):
     x0 = stats.standardize(encode(g).float())
     conf = conf.float()
     g_obs = g[:, 0].clone()
-    problem = Problem(Kg, Tw, g_obs, conf, x0[:, 0], None, 10.0)
-    P = projection_matrix(Kg, Tw)
-    model = SimpleNamespace(stats=stats)
     benchmark.group = f"consistency step {clips} clips x {V} views x 64 frames"
     benchmark.extra_info.update(impl=impl, clips=clips)
     if impl == "reference":
         fn = lambda: consistency_step(x0, g_obs, conf, Kg, Tw, stats, 10.0)  # noqa: E731
-    elif impl == "torch vectorised":
-        fn = lambda: fast_consistency(x0, problem, model, P, "reference")  # noqa: E731
     else:
-        fn = lambda: fast_consistency(x0, problem, model, P, "fast")  # noqa: E731
+        fn = lambda: consistency_numba(x0, g_obs, conf, Kg, Tw, stats, 10.0)  # noqa: E731
     t0 = time.perf_counter()
     fn()
     rounds = _rounds(time.perf_counter() - t0, budget=4.0, lo=2)

@@ -1,7 +1,7 @@
 """Fused decode of the consistency step on the CPU with numba.
 
 Matches the first half of :func:`mocap_fast.reference.consistency.consistency_step` (and of
-:func:`mocap_fast.sampler.fast_consistency`): de-standardise ``x * std + mean``, local-to-global
+:func:`mocap_fast.kernels.consistency_numba.consistency`): de-standardise ``x * std + mean``, local-to-global
 ``g_j = l_j (w + 1) / 2 + g_0`` with ``w`` the mean of the two scale slots, then view 0 replaced by
 the observation where it is observed (``conf > 0``), and the triangulation weights: observed view-0
 joints ``view0_weight * conf``, everything else 1.

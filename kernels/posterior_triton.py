@@ -34,9 +34,9 @@ def _posterior_kernel(
     V, TH, c1, c2, sigma,
     BLOCK: tl.constexpr,
 ):
-    bv = tl.program_id(0)
+    bv = tl.program_id(0).to(tl.int64)  # int64 offsets: B * V * T * C may exceed 2**31
     b = bv // V
-    offs = tl.program_id(1) * BLOCK + tl.arange(0, BLOCK)
+    offs = tl.program_id(1).to(tl.int64) * BLOCK + tl.arange(0, BLOCK)
     mask = offs < TH
     cdt = out_ptr.dtype.element_ty
     rb = r_ptr + bv * 9

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import numba
 import numpy as np
+import torch
 from numba import njit, prange
 
 SWEEPS = 12
@@ -265,3 +266,21 @@ def triangulate_numba(points: np.ndarray, proj: np.ndarray, cam_index: np.ndarra
     cond = np.empty(points.shape[0])
     launch(triangulate_kernel, points.shape[0], points, proj, cam_index, weights, out, cond)
     return out, cond
+
+
+def triangulate_flat(
+    points: torch.Tensor, proj: torch.Tensor, cam_index: torch.Tensor | None = None, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The ``"triangulate"`` op of :data:`mocap_fast.backends.OPS` on CPU tensors (signature of
+    :func:`mocap_fast.reference.triangulation.triangulate_flat`): ``points [N, V, 2]``,
+    ``proj [M, V, 3, 4]``, ``cam_index [N]`` or ``None`` (``M`` is 1 or N), ``weights [N, V]`` or
+    ``None``. Returns ``[N, 3]`` float64 (the kernel's arithmetic). Inputs already float64 and
+    contiguous are not copied."""
+    n, V = points.shape[:2]
+    if cam_index is None:
+        idx = np.zeros(n, dtype=np.int64) if proj.shape[0] == 1 else np.arange(n, dtype=np.int64)
+    else:
+        idx = cam_index.detach().numpy()
+    w = np.ones((n, V)) if weights is None else weights.detach().numpy()
+    X, _ = triangulate_numba(points.detach().numpy(), proj.detach().numpy(), idx, w, condition=False)
+    return torch.from_numpy(X)

@@ -242,9 +242,12 @@ def _triangulate_kernel(
     e2 = tl.where(less, v23, e2)
     e3 = tl.where(less, v33, e3)
     e3 = tl.where(mask, e3, 1.0)  # lanes past the end (zero matrix): no division by zero
-    tl.store(out_ptr + offs * 3 + 0, e0 / e3, mask=mask)
-    tl.store(out_ptr + offs * 3 + 1, e1 / e3, mask=mask)
-    tl.store(out_ptr + offs * 3 + 2, e2 / e3, mask=mask)
+    # a non-finite input of a weighted view gives a non-finite trace: the point comes out NaN, as
+    # from the numba kernel and the reference (Jacobi would otherwise return arbitrary finite values)
+    poison = tr * 0.0
+    tl.store(out_ptr + offs * 3 + 0, e0 / e3 + poison, mask=mask)
+    tl.store(out_ptr + offs * 3 + 1, e1 / e3 + poison, mask=mask)
+    tl.store(out_ptr + offs * 3 + 2, e2 / e3 + poison, mask=mask)
     if STORE_COND:
         tl.store(cond_ptr + offs, second / tl.maximum(lo, FLOOR), mask=mask)
 
@@ -340,3 +343,13 @@ def triangulate_triton(
     if condition:
         return X, cond.reshape(batch)
     return X
+
+
+def triangulate_flat(
+    points: torch.Tensor, proj: torch.Tensor, cam_index: torch.Tensor | None = None, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """The ``"triangulate"`` op of :data:`mocap_fast.backends.OPS` on CUDA (signature of
+    :func:`mocap_fast.reference.triangulation.triangulate_flat`): :func:`triangulate_triton_flat`
+    without condition numbers. Returns ``[N, 3]`` in the compute dtype (float64 for float64
+    points, else float32)."""
+    return triangulate_triton_flat(points, proj, cam_index, weights, condition=False)[0]

@@ -1,15 +1,27 @@
-"""Backend choice for the fast paths: ``"auto"``, ``"fast"`` or ``"reference"``.
+"""The one dispatch table of the fast paths: ``backend`` ``"auto"``, ``"fast"`` or ``"reference"``.
 
-``auto`` picks the fastest implementation available for the tensor's device (Triton on CUDA,
-numba on CPU) and falls back to the plain-PyTorch reference, saying so once in the log.
-``fast`` is the same choice; ``reference`` always runs :mod:`mocap_fast.reference`.
+:data:`OPS` names, for every op, its CPU fast kernel, its CUDA fast kernel and its reference (in
+:mod:`mocap_fast.reference`), as ``"module:function"`` strings imported on first use (importing
+:mod:`mocap_fast` never imports numba kernels or Triton). The three entries of an op take the same
+arguments and return the same thing (each entry's docstring gives shapes and dtypes).
+
+:func:`kernel` is the only way callers pick an implementation:
+
+- ``"reference"`` returns the reference on every device;
+- ``"auto"`` / ``"fast"`` return the fast kernel of the tensor's device, or the reference where
+  the device has none (said once in the log);
+- a fast kernel that fails to import, compile or launch (any exception but ``ValueError``, which
+  means bad input and is raised as is) is replaced by the reference for the rest of the process:
+  that call is rerun on the reference and one ``RuntimeWarning`` names the op and the error.
 """
 
 from __future__ import annotations
 
 import importlib
 import logging
-from typing import Callable
+import warnings
+from dataclasses import dataclass
+from typing import Any, Callable
 
 import torch
 
@@ -17,45 +29,112 @@ from ._arrays import check_choice
 
 BACKENDS = ("auto", "fast", "reference")
 log = logging.getLogger("mocap_fast")
-_fast_ops: dict[tuple[str, str], str] = {}
-_warned: set[tuple[str, str]] = set()
-_triton_kernels: dict[tuple[str, str], Callable | None] = {}
 
 
-def register_fast(op: str, device_type: str, name: str) -> None:
-    """Declare that ``op`` has a fast implementation ``name`` (e.g. ``"numba"``) on ``device_type``."""
-    _fast_ops[(op, device_type)] = name
+@dataclass(frozen=True)
+class Op:
+    """Implementations of one op as ``"module:function"``; ``None`` = no fast kernel there."""
+
+    cpu: str | None
+    cuda: str | None
+    reference: str
 
 
-def resolve_backend(backend: str, device: torch.device | str, op: str) -> str:
-    """Return the implementation to run: ``"reference"`` or a registered fast name.
+OPS: dict[str, Op] = {
+    "triangulate": Op(
+        cpu="mocap_fast.kernels.triangulate_numba:triangulate_flat",
+        cuda="mocap_fast.kernels.triangulate_triton:triangulate_flat",
+        reference="mocap_fast.reference.triangulation:triangulate_flat",
+    ),
+    "consistency": Op(
+        cpu="mocap_fast.kernels.consistency_numba:consistency",
+        cuda="mocap_fast.kernels.consistency_triton:consistency",
+        reference="mocap_fast.reference.consistency:consistency_step",
+    ),
+    "posterior_step": Op(
+        cpu=None,
+        cuda="mocap_fast.kernels.posterior_triton:posterior_step_triton",
+        reference="mocap_fast.reference.diffusion:posterior_step_world",
+    ),
+    "view_attention": Op(
+        cpu=None,
+        cuda="mocap_fast.kernels.view_attention_triton:view_attention",
+        reference="mocap_fast.reference.attention:view_attention",
+    ),
+}
+
+_chosen: dict[tuple[str, str, str], Callable] = {}  # (op, "fast" | "reference", device type)
+_failed: dict[tuple[str, str], str] = {}  # (op, device type) -> the error that retired the kernel
+
+
+def route(device: torch.device | str) -> str:
+    """Which column of :data:`OPS` serves tensors on ``device``: ``"cuda"`` or ``"cpu"`` (any other
+    device type has no fast kernel and gets its own name, i.e. the reference)."""
+    return torch.device(device).type
+
+
+def _load(target: str) -> Callable:
+    module, name = target.split(":")
+    return getattr(importlib.import_module(module), name)
+
+
+def kernel(op: str, backend: str, device: torch.device | str) -> Callable:
+    """The implementation of ``op`` to call for tensors on ``device`` (see the module docstring).
 
     Raises:
-        ValueError: unknown ``backend``.
+        ValueError: unknown ``backend`` or ``op``.
     """
     check_choice(backend, "backend", BACKENDS)
-    if backend == "reference":
-        return "reference"
-    device_type = torch.device(device).type
-    fast = _fast_ops.get((op, device_type))
-    if fast is not None:
-        return fast
-    if (op, device_type) not in _warned:
-        _warned.add((op, device_type))
-        log.info("mocap_fast: no fast %s kernel for %s; using the reference implementation", op, device_type)
-    return "reference"
+    if op not in OPS:
+        raise ValueError(f"op: unknown op {op!r}; expected one of {sorted(OPS)}")
+    column = route(device)
+    kind = "reference" if backend == "reference" else "fast"
+    key = (op, kind, column)
+    fn = _chosen.get(key)
+    if fn is None:
+        target = getattr(OPS[op], column, None) if kind == "fast" else None
+        if target is None or (op, column) in _failed:
+            if kind == "fast" and (op, column) not in _failed:
+                log.info("mocap_fast: no fast %s kernel for %s; using the reference implementation", op, column)
+            fn = _load(OPS[op].reference)
+        else:
+            fn = _Guarded(op, column, target)
+        _chosen[key] = fn
+    return fn
 
 
-def triton_kernel(module: str, name: str, device: torch.device) -> Callable | None:
-    """``mocap_fast.kernels.<module>.<name>`` for CUDA tensors, imported on first use (the import
-    compiles nothing yet, but imports Triton); ``None`` on other devices or where Triton cannot be
-    imported (the caller then runs its PyTorch path)."""
-    if device.type != "cuda":
-        return None
-    key = (module, name)
-    if key not in _triton_kernels:
+class _Guarded:
+    """A fast kernel that retires itself, in favour of the reference, at its first failure."""
+
+    def __init__(self, op: str, column: str, target: str):
+        self.op, self.column, self.target = op, column, target
+        self.fn: Callable | None = None
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         try:
-            _triton_kernels[key] = getattr(importlib.import_module(f"mocap_fast.kernels.{module}"), name)
-        except Exception:  # no / broken Triton
-            _triton_kernels[key] = None
-    return _triton_kernels[key]
+            if self.fn is None:
+                self.fn = _load(self.target)
+            return self.fn(*args, **kwargs)
+        except ValueError:
+            raise
+        except Exception as exc:  # import, compilation or launch failure of the fast kernel
+            reference = _retire(self.op, self.column, exc)
+        return reference(*args, **kwargs)
+
+
+def _retire(op: str, column: str, exc: BaseException) -> Callable:
+    """Replace ``op``'s fast kernel on ``column`` by its reference; warn once. Returns the reference."""
+    msg = f"mocap_fast: the fast {op} kernel failed on {column} ({type(exc).__name__}: {exc}); using the reference from now on"
+    if (op, column) not in _failed:
+        _failed[(op, column)] = f"{type(exc).__name__}: {exc}"
+        log.warning(msg)
+        warnings.warn(msg, RuntimeWarning, stacklevel=3)
+    reference = _load(OPS[op].reference)
+    _chosen[(op, "fast", column)] = reference
+    return reference
+
+
+def reset() -> None:
+    """Forget every choice and failure (tests; a process that fixed its Triton install)."""
+    _chosen.clear()
+    _failed.clear()

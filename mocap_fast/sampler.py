@@ -3,9 +3,10 @@
 - :func:`sample_reference`: the authors' per-step loop in plain PyTorch (pointmap features
   recomputed every step, consistency step with Python loops over clip and view), skipping only
   the exact-identity unconditional pass of guidance scale 1.
-- :func:`sample_fast`: pointmap tokens and cross-attention keys/values computed once, the
-  consistency step vectorised over clips and views, triangulation through the fast backend (on
-  the CPU with numba: two fused kernels, see :func:`fast_consistency`).
+- :func:`sample_fast`: pointmap tokens and cross-attention keys/values computed once; the
+  consistency step, the posterior step and the view attention are the ops of
+  :data:`mocap_fast.backends.OPS`, called directly (no public-API checks, no host
+  synchronisation per step).
 
 Both draw the same world-consistent noise in the same order, each window (row) from its own
 generator (:func:`generators`), so with the same seeds and weights they agree to float rounding, and a
@@ -21,15 +22,13 @@ from dataclasses import dataclass
 
 import torch
 
-from .backends import register_fast, resolve_backend, triton_kernel
+from .backends import kernel
 from .model.io import LoadedModel
 from .model.network import Conditions
-from .reference.camera import project, projection_matrix
-from .reference.consistency import consistency_step, decode_observed
+from .reference.consistency import consistency_step
 from .reference.diffusion import (
-    Schedule, cosine_schedule, ddim_step, posterior_coefficients, posterior_step, world_noise, world_noise_samples,
+    Schedule, cosine_schedule, ddim_step, posterior_coefficients, world_noise, world_noise_samples,
 )
-from .reference.representation import encode
 
 
 @dataclass
@@ -93,22 +92,18 @@ def _per_row(gen: list[torch.Generator], draw) -> torch.Tensor:
 
 
 def _advance(
-    x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule, fused: bool = False
+    x: torch.Tensor, x0: torch.Tensor, plan: list[int], i: int, R: torch.Tensor, gen, sched: Schedule, backend: str
 ) -> torch.Tensor:
     """Next sample: the DDPM posterior step with world-consistent noise on the full schedule (the
-    fused Triton kernel when ``fused`` and CUDA; same numbers from the same generator), else DDIM."""
+    ``"posterior_step"`` op of ``backend``; same numbers from the same generator), else DDIM."""
     s = plan[i]
     full = len(plan) == sched.num_steps
     if full:
         if s == 0:
             return x0
         shape = (x.shape[0], x.shape[2], x.shape[3])
-        kernel = triton_kernel("posterior_triton", "posterior_step_triton", x.device) if fused else None
-        if kernel is not None:
-            n = _per_row(gen, lambda k, g: world_noise_samples((1, *shape[1:]), g, R.dtype, R.device))
-            return kernel(x, x0, n, R, *posterior_coefficients(sched, s))
-        noise = _per_row(gen, lambda k, g: world_noise(R[k:k + 1], (1, *shape[1:]), g))
-        return posterior_step(x, x0, s, noise.to(x.dtype), sched)
+        n = _per_row(gen, lambda k, g: world_noise_samples((1, *shape[1:]), g, R.dtype, R.device))
+        return kernel("posterior_step", backend, x.device)(x, x0, n, R, *posterior_coefficients(sched, s))
     prev = plan[i + 1] if i + 1 < len(plan) else -1
     return ddim_step(x, x0, s, prev, None, sched)
 
@@ -136,62 +131,14 @@ def sample_reference(
     X = None
     for i, s in enumerate(plan):
         t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
-        x0 = net(x, t, cond)
+        x0 = net(x, t, cond, backend="reference")
         x0c, X = consistency_step(
             x0, problem.g_obs, problem.tri_conf, problem.K_g, problem.T_w2c, stats, problem.view0_weight
         )
-        x = _advance(x, x0c.float(), plan, i, R, gen, sched)
+        x = _advance(x, x0c.float(), plan, i, R, gen, sched, "reference")
         if progress is not None:
             progress()
     return X
-
-
-try:  # numba is a dependency; a broken install keeps the vectorised torch path
-    from .kernels.decode_numba import decode_triangulate_numba as _decode_triangulate_numba
-    from .kernels.reencode_numba import reencode_numba as _reencode_numba
-
-    register_fast("consistency", "cpu", "numba")
-except ImportError:  # pragma: no cover
-    pass
-
-
-def fast_consistency(x0: torch.Tensor, problem: Problem, model: LoadedModel, P: torch.Tensor, backend: str):
-    """Vectorised :func:`~mocap_fast.reference.consistency.consistency_step` (same maths).
-
-    On the CPU with numba (``backend`` ``"auto"``/``"fast"``) two fused kernels run it: decode +
-    view-0 overwrite + weighted DLT per (clip, frame, joint)
-    (:mod:`mocap_fast.kernels.decode_numba`), then reproject + re-encode + standardise per (clip,
-    view, frame) (:mod:`mocap_fast.kernels.reencode_numba`). Elsewhere it runs in torch.
-    Returns ``(x0_consistent [N, V, T, C], X [N, T, J, 3])`` in the dtypes the torch path gives.
-    """
-    stats = model.stats
-    if x0.dtype in (torch.float32, torch.float64) and resolve_backend(backend, x0.device, op="consistency") == "numba":
-        return _numba_consistency(x0, problem, stats, P)
-    from .triangulation import triangulate
-
-    g, w = decode_observed(x0, problem.g_obs, problem.tri_conf, stats, problem.view0_weight)  # [N, V, T, J, 2]
-    pts = g.permute(0, 2, 3, 1, 4)  # [N, T, J, V, 2]
-    X = triangulate(pts, P[:, None, None], w.permute(0, 2, 3, 1), backend=backend)
-    N, V = P.shape[:2]
-    T, J = X.shape[1:3]
-    gp = project(X.reshape(N, 1, T * J, 3).expand(N, V, T * J, 3), problem.K_g, problem.T_w2c).reshape(N, V, T, J, 2)
-    return stats.standardize(encode(gp)), X
-
-
-def _numba_consistency(x0: torch.Tensor, problem: Problem, stats, P: torch.Tensor):
-    np_ = lambda t: t.detach().contiguous().numpy()  # noqa: E731  (CPU tensors: no copy)
-    g_dtype = torch.promote_types(x0.dtype, torch.promote_types(stats.mean.dtype, problem.g_obs.dtype))
-    Xn = _decode_triangulate_numba(
-        np_(x0), np_(stats.mean), np_(stats.std), np_(problem.g_obs), np_(problem.tri_conf), np_(P.double()),
-        problem.view0_weight,
-    )
-    X = torch.from_numpy(Xn).to(g_dtype)
-    out_dtype = torch.promote_types(g_dtype, torch.promote_types(problem.K_g.dtype, stats.mean.dtype))
-    xc = _reencode_numba(
-        np_(X), np_(problem.K_g), np_(problem.T_w2c), np_(stats.mean), np_(stats.std),
-        out_dtype=torch.empty((), dtype=out_dtype).numpy().dtype,
-    )
-    return torch.from_numpy(xc), X
 
 
 @torch.no_grad()
@@ -209,15 +156,16 @@ def sample_fast(
     cond = problem.conditions()
     cache = None
     if net.pointmap is not None:
-        cache = net.cross_cache(net.encode_pointmaps(problem.pointmaps))
-    P = projection_matrix(problem.K_g, problem.T_w2c)
+        cache = net.cross_cache(net.encode_pointmaps(problem.pointmaps), backend=backend)
+    consistency = kernel("consistency", backend, problem.K_g.device)
+    tri_conf = problem.tri_conf
     x = _initial(problem, model, gen)
     X = None
     for i, s in enumerate(plan):
         t = torch.full((x.shape[0],), s, dtype=torch.long, device=x.device)
-        x0 = net(x, t, cond, cache=cache)
-        x0c, X = fast_consistency(x0, problem, model, P, backend)
-        x = _advance(x, x0c.float(), plan, i, R, gen, sched, fused=backend != "reference")
+        x0 = net(x, t, cond, cache=cache, backend=backend)
+        x0c, X = consistency(x0, problem.g_obs, tri_conf, problem.K_g, problem.T_w2c, model.stats, problem.view0_weight)
+        x = _advance(x, x0c.float(), plan, i, R, gen, sched, backend)
         if progress is not None:
             progress()
     return X

@@ -2,28 +2,13 @@
 
 from __future__ import annotations
 
-import importlib.util
 from typing import Any
 
 import torch
 
 from ._arrays import as_tensor, check_finite, check_last_dims, like_input
-from .backends import log, register_fast, resolve_backend
-from .reference.triangulation import triangulate_dlt, triangulation_angle
-
-
-try:  # numba is a dependency; a broken install falls back to the reference with a log line
-    from .kernels import triangulate_numba as _numba_kernel  # noqa: F401
-
-    register_fast("triangulate", "cpu", "numba")
-except ImportError:  # pragma: no cover
-    pass
-
-# Triton kernel for CUDA tensors; the module (and Triton itself) is imported lazily at the first
-# CUDA call, so importing mocap_fast never needs Triton to work nor a GPU.
-if importlib.util.find_spec("triton") is not None:
-    register_fast("triangulate", "cuda", "triton")
-_triton_failed: list[str] = []
+from .backends import kernel
+from .reference.triangulation import triangulation_angle
 
 
 def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "auto", return_angle: bool = False) -> Any:
@@ -70,64 +55,45 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
         raise ValueError(f"points_2d: need at least 2 views, got V = {V}")
     if P.shape[-3] != V:
         raise ValueError(f"proj: has {P.shape[-3]} views but points_2d has {V}")
-    check_finite(pts, "points_2d")
-    check_finite(P, "proj")
     w = None
     if weights is not None:
         w = as_tensor(weights, "weights", dtype=pts.dtype, device=pts.device)
         if w.shape[-1:] != (V,):
             raise ValueError(f"weights: expected shape (..., {V}), got {tuple(w.shape)}")
-        check_finite(w, "weights")
-        if bool((w < 0).any()):
-            raise ValueError("weights: must be >= 0")
-        if bool(((w > 0).sum(-1) < 2).any()):
-            raise ValueError("weights: every point needs at least 2 views with weight > 0")
     try:
         batch = torch.broadcast_shapes(pts.shape[:-2], P.shape[:-3], *(() if w is None else (w.shape[:-1],)))
     except RuntimeError:
         raise ValueError(
             f"proj: leading shape {tuple(P.shape[:-3])} does not broadcast with points_2d's {tuple(pts.shape[:-2])}"
         ) from None
-    impl = resolve_backend(backend, pts.device, op="triangulate")
-    X = None
-    if impl == "numba":
-        X = _triangulate_numba(pts, P, w, batch).to(pts.dtype)
-    elif impl == "triton":
-        X = _triangulate_triton(pts, P, w)
-    if X is None:
-        X = triangulate_dlt(pts.expand(*batch, V, 2), P.expand(*batch, V, 3, 4), None if w is None else w.expand(*batch, V))
+    _check_values(pts, P, w)
+    n = int(torch.Size(batch).numel())
+    cam_batch = P.shape[:-3]
+    m = int(torch.Size(cam_batch).numel())
+    idx = None
+    if m != 1 and tuple(cam_batch) != tuple(batch):  # cameras shared along some axes: index, no copies
+        idx = torch.arange(m, device=pts.device).reshape(cam_batch).expand(batch).reshape(n)
+    flat = kernel("triangulate", backend, pts.device)
+    X = flat(
+        pts.expand(*batch, V, 2).reshape(n, V, 2), P.reshape(m, V, 3, 4), idx,
+        None if w is None else w.expand(*batch, V).reshape(n, V),
+    ).to(pts.dtype).reshape(*batch, 3)
     if return_angle:
         return like_input(X, points_2d), like_input(triangulation_angle(X, P, w), points_2d)
     return like_input(X, points_2d)
 
 
-def _triangulate_triton(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> torch.Tensor | None:
-    """The Triton kernel (float32 arithmetic, float64 for float64 input); ``None`` if Triton cannot
-    run here (then the caller uses the reference; said once in the log)."""
-    if _triton_failed:
-        return None
-    try:
-        from .kernels.triangulate_triton import triangulate_triton
-    except Exception as exc:  # pragma: no cover - broken Triton install
-        _triton_failed.append(repr(exc))
-        log.info("mocap_fast: Triton triangulation unavailable (%r); using the reference implementation", exc)
-        return None
-    X = triangulate_triton(pts.detach(), P.detach(), None if w is None else w.detach())
-    return X.to(pts.dtype)
-
-
-def _triangulate_numba(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None, batch: torch.Size) -> torch.Tensor:
-    """Flatten to points, keep cameras shared across points uncopied, run the numba kernel."""
-    from .kernels.triangulate_numba import triangulate_numba
-
-    V = pts.shape[-2]
-    n = int(torch.Size(batch).numel())
-    cam_batch = P.shape[:-3]
-    cam_index = torch.arange(int(torch.Size(cam_batch).numel())).reshape(cam_batch).expand(batch).reshape(n)
-    pts_n = pts.expand(*batch, V, 2).reshape(n, V, 2)
-    w_n = torch.ones(n, V, dtype=torch.float64) if w is None else w.expand(*batch, V).reshape(n, V)
-    X, _ = triangulate_numba(
-        pts_n.detach().cpu().double().numpy(), P.reshape(-1, V, 3, 4).detach().cpu().double().numpy(),
-        cam_index.numpy(), w_n.detach().cpu().double().numpy(), condition=False,
-    )
-    return torch.from_numpy(X).reshape(*batch, 3).to(pts.device)
+def _check_values(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> None:
+    """Finite inputs, weights >= 0 with two positive per point: one fused pass per tensor, one host
+    synchronisation in all; the messages of the failing check are worked out only on failure."""
+    flags = [torch.isfinite(pts).all(), torch.isfinite(P).all()]
+    if w is not None:
+        flags += [torch.isfinite(w).all(), (w >= 0).all(), ((w > 0).sum(-1) >= 2).all()]
+    if bool(torch.stack(flags).all()):
+        return
+    check_finite(pts, "points_2d")
+    check_finite(P, "proj")
+    check_finite(w, "weights")
+    if not bool((w >= 0).all()):
+        raise ValueError("weights: must be >= 0")
+    raise ValueError("weights: every point needs at least 2 views with weight > 0")

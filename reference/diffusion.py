@@ -68,8 +68,13 @@ def world_noise(
     Returns:
         ``[B, V, T, C]`` noise in the rotations' dtype and device.
     """
-    n = world_noise_samples(shape, generator, rotations.dtype, rotations.device)
-    cam = torch.einsum("bvij,btkj->bvtki", rotations, n)
+    return rotate_noise(rotations, world_noise_samples(shape, generator, rotations.dtype, rotations.device))
+
+
+def rotate_noise(rotations: torch.Tensor, noise3d: torch.Tensor) -> torch.Tensor:
+    """Per-view noise ``[B, V, T, C]`` from 3D samples ``noise3d [B, T, C / 2, 3]``: the x, y of
+    ``R_v n`` for the world-to-camera rotations ``rotations [B, V, 3, 3]`` (dtype of ``rotations``)."""
+    cam = torch.einsum("bvij,btkj->bvtki", rotations, noise3d.to(rotations.dtype))
     return cam[..., :2].flatten(-2)
 
 
@@ -112,6 +117,25 @@ def posterior_step(
     if step == 0:
         return mean
     return mean + sigma * noise
+
+
+def posterior_step_world(
+    x_t: torch.Tensor, x0_pred: torch.Tensor, noise3d: torch.Tensor, rotations: torch.Tensor,
+    c1: float, c2: float, sigma: float,
+) -> torch.Tensor:
+    """The ``"posterior_step"`` op of :data:`mocap_fast.backends.OPS`: :func:`posterior_step` at a
+    step ``s > 0`` with coefficients ``(c1, c2, sigma)`` of :func:`posterior_coefficients` and
+    world-consistent noise given as its 3D samples.
+
+    Args:
+        x_t, x0_pred: ``[B, V, T, C]``; noise3d: ``[B, T, C / 2, 3]`` from :func:`world_noise_samples`;
+        rotations: ``[B, V, 3, 3]`` world-to-camera rotations.
+
+    Returns:
+        ``[B, V, T, C]`` in ``x_t``'s dtype: ``c1 x0 + c2 x_t + sigma rotate_noise(R, n)``.
+    """
+    mean = c1 * x0_pred + c2 * x_t
+    return (mean + sigma * rotate_noise(rotations, noise3d).to(x_t.dtype)).to(x_t.dtype)
 
 
 def posterior_coefficients(sched: Schedule, step: int) -> tuple[float, float, float]:

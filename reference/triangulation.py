@@ -53,6 +53,21 @@ def triangulate_dlt(points_2d: torch.Tensor, proj: torch.Tensor, weights: torch.
 
 
 
+def triangulate_flat(
+    points: torch.Tensor, proj: torch.Tensor, cam_index: torch.Tensor | None = None, weights: torch.Tensor | None = None
+) -> torch.Tensor:
+    """:func:`triangulate_dlt` in the flat form of the ``"triangulate"`` op of
+    :data:`mocap_fast.backends.OPS`: ``points [N, V, 2]``, ``proj [M, V, 3, 4]`` with
+    ``cam_index [N]`` (int64) into ``M``, or ``None`` when ``M`` is 1 or N; ``weights [N, V]`` or
+    ``None``. Returns ``[N, 3]`` in the dtype of ``points``."""
+    n = points.shape[0]
+    if cam_index is not None:
+        proj = proj[cam_index]
+    elif proj.shape[0] == 1:
+        proj = proj.expand(n, *proj.shape[1:])
+    return triangulate_dlt(points, proj, weights)
+
+
 def triangulation_angle(X: torch.Tensor, proj: torch.Tensor, weights: torch.Tensor | None = None) -> torch.Tensor:
     """Validity of triangulated points: the widest angle between two rays that meet at the point.
 

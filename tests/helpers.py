@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import math
 import os
 import pickle
+import warnings
 from importlib import resources
 from pathlib import Path
 
@@ -12,7 +14,7 @@ import numpy as np
 import pytest
 import torch
 
-from mocap_fast.reference.camera import intrinsics, look_at
+from mocap_fast.reference.camera import Camera, intrinsics, look_at
 
 
 SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
@@ -110,20 +112,24 @@ def tiny_smpl_model(path, per_joint=4, seed=0):
     return path
 
 
-def tiny_random_model():
-    """A ``TINY``-config multi-view model with random (seeded) weights and unit-ish statistics:
-    fast enough for lift() tests on the CPU, meaningless output."""
+def tiny_random_model(**config):
+    """A ``TINY``-config multi-view model (fields replaced by ``config``, e.g. ``diffusion_steps``)
+    with random (seeded) weights and unit-ish statistics: fast enough for lift() tests on the CPU,
+    meaningless output."""
+    from dataclasses import replace
+
     from mocap_fast.model.config import TINY
     from mocap_fast.model.io import LoadedModel
     from mocap_fast.model.network import MotionDenoiser
     from mocap_fast.reference.representation import Standardizer
 
+    cfg = replace(TINY, **config)
     torch.manual_seed(0)
-    net = MotionDenoiser(TINY).eval()
+    net = MotionDenoiser(cfg).eval()
     with torch.no_grad():
         for p in net.parameters():
             p.add_(0.05 * torch.randn_like(p))
-    stats = Standardizer(torch.zeros(TINY.channels), torch.full((TINY.channels,), 0.3))
+    stats = Standardizer(torch.zeros(cfg.channels), torch.full((cfg.channels,), 0.3))
     return LoadedModel(net, stats, {"name": "tiny-random"})
 
 
@@ -141,3 +147,102 @@ def noisy_views(seed: int, V: int, N: int, noise_px: float, min_weight: float = 
     uv = uv + noise_px * torch.randn(uv.shape, generator=gen, dtype=torch.float64)
     w = torch.rand(N, V, generator=gen, dtype=torch.float64) + min_weight
     return uv, projection_matrix(K, T), w, X
+
+
+def walk(T=24, yaw=0.0, offset=(0.0, -5.0)):
+    """A synthetic walking figure ``(T, 22, 3)``: a rest pose moving along x."""
+    rest = np.array([
+        [0, .95, 0], [.08, .9, 0], [-.08, .9, 0], [0, 1.05, 0], [.09, .5, 0], [-.09, .5, 0], [0, 1.2, 0],
+        [.09, .08, 0], [-.09, .08, 0], [0, 1.3, 0], [.09, .02, .12], [-.09, .02, .12], [0, 1.5, 0],
+        [.07, 1.42, 0], [-.07, 1.42, 0], [0, 1.65, 0], [.18, 1.42, 0], [-.18, 1.42, 0], [.22, 1.15, 0],
+        [-.22, 1.15, 0], [.24, .9, 0], [-.24, .9, 0]])
+    t = np.arange(T)[:, None, None]
+    X = rest[None] + np.array([0.04, 0, 0]) * t
+    X[:, [4, 7, 10], 2] += 0.1 * np.sin(t[:, 0] / 3)
+    c, s = np.cos(yaw), np.sin(yaw)
+    X = X @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
+    X[..., 0] += offset[0]
+    X[..., 2] += offset[1]
+    return X
+
+
+CAM = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
+
+
+def pacing(T: int) -> np.ndarray:
+    """``(T, 22, 2)`` pixels of a person pacing 2 m left and right in front of CAM (stays in view)."""
+    X = walk(T)
+    x = X[:, :1, 0] - X[:1, :1, 0]
+    X[..., 0] += np.abs((x + 2.0) % 4.0 - 2.0) - 1.0 - x
+    return CAM.project(X)
+
+
+TRITON_MODULES = ("triangulate_triton", "view_attention_triton", "posterior_triton", "consistency_triton")
+"""The modules of the CUDA column of :data:`mocap_fast.backends.OPS` (and what they import)."""
+
+
+@contextlib.contextmanager
+def interpret_env():
+    """``TRITON_INTERPRET=1`` for the duration (Triton decides at ``@triton.jit`` time whether a
+    kernel is interpreted, and the interpreter reads it again at launch). The part of Triton
+    imported lazily at the first launch is imported beforehand without it. This works in a process
+    that imported Triton normally because the kernels use no ``@jit`` function of Triton's
+    standard library. Numpy warnings of masked-out lanes are silenced."""
+    with contextlib.suppress(ImportError):
+        import triton.experimental.gluon  # noqa: F401
+    old = os.environ.get("TRITON_INTERPRET")
+    os.environ["TRITON_INTERPRET"] = "1"
+    try:
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="numpy")
+            warnings.filterwarnings("ignore", category=RuntimeWarning, module="triton")
+            yield
+    finally:
+        if old is None:
+            del os.environ["TRITON_INTERPRET"]
+        else:
+            os.environ["TRITON_INTERPRET"] = old
+
+
+@contextlib.contextmanager
+def cuda_route_on_cpu():
+    """Run the CUDA column of :data:`mocap_fast.backends.OPS` on CPU tensors: its modules imported
+    afresh under their own names with the Triton interpreter, :func:`mocap_fast.backends.route`
+    answering ``"cuda"`` for the CPU, the dispatch choices forgotten. Everything is restored on
+    exit. Yields the dict of interpreted modules (name -> module)."""
+    import importlib
+    import sys
+
+    import mocap_fast.kernels as pkg
+    from mocap_fast import backends
+
+    names = [f"mocap_fast.kernels.{n}" for n in TRITON_MODULES]
+    saved = {n: sys.modules.pop(n, None) for n in names}
+    saved_attrs = {n: pkg.__dict__.pop(n, None) for n in TRITON_MODULES}
+    real_route = backends.route
+    backends.reset()
+    try:
+        with interpret_env():
+            mods = {n.rsplit(".", 1)[1]: importlib.import_module(n) for n in names}
+            backends.route = lambda device: "cuda" if torch.device(device).type == "cpu" else real_route(device)
+            yield mods
+    finally:
+        backends.route = real_route
+        backends.reset()
+        for n, m in saved.items():
+            sys.modules.pop(n, None)
+            if m is not None:
+                sys.modules[n] = m
+        for n, m in saved_attrs.items():
+            pkg.__dict__.pop(n, None)
+            if m is not None:
+                setattr(pkg, n, m)
+
+
+def failing_kernel(*args, **kwargs):
+    """Stands in for a fast kernel whose launch fails (counts its calls in ``failing_kernel.calls``)."""
+    failing_kernel.calls += 1
+    raise RuntimeError("CUDA error: no kernel image is available for execution on the device")
+
+
+failing_kernel.calls = 0

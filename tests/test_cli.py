@@ -4,13 +4,13 @@ import numpy as np
 import pytest
 import torch
 
+from helpers import walk
 from mocap_fast import Camera
 from mocap_fast.cli import main
 from mocap_fast.model.config import TINY
 from mocap_fast.model.io import LoadedModel, save_model
 from mocap_fast.model.network import MotionDenoiser
 from mocap_fast.reference.representation import Standardizer
-from test_lift import walk
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,9 @@ import numpy as np
 import pytest
 
 import mocap_fast.lifting as lift_mod
-from helpers import tiny_random_model
+from helpers import CAM, walk
 from mocap_fast import Camera
 from mocap_fast.lifting import MAX_DISTANCE, VIEW_MARGIN, lift
-from test_lift import CAM, walk
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return tiny_random_model()
 
 
 def sane(res, cam=CAM):

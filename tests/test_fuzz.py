@@ -13,23 +13,17 @@ import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from helpers import tiny_random_model
+from helpers import CAM, walk
 from mocap_fast import Camera, triangulate
 from mocap_fast.lifting import lift
 from mocap_fast.metrics import evaluate
 from mocap_fast.model.io import LoadedModel, load_model, save_model
 from mocap_fast.reference.representation import Standardizer
-from test_lift import CAM, walk
 
 ALLOWED = (ValueError, TypeError)
 FUZZ = settings(
     max_examples=int(os.environ.get("MOCAP_FUZZ_EXAMPLES", "20")), deadline=None, suppress_health_check=list(HealthCheck)
 )
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return tiny_random_model()
 
 
 def call(fn, *args, **kwargs):

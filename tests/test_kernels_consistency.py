@@ -13,8 +13,6 @@ the reference (finite, far away); NaN joints make their frame's local and scale 
 in the reference; zero confidence keeps the network's view-0 joint with weight 1.
 """
 
-from types import SimpleNamespace
-
 import numpy as np
 import pytest
 import torch
@@ -27,7 +25,8 @@ from mocap_fast.kernels.reencode_numba import reencode_numba
 from mocap_fast.reference.camera import normalized_intrinsics, project, projection_matrix
 from mocap_fast.reference.consistency import consistency_step, decode_observed, reproject_encode, triangulate_views
 from mocap_fast.reference.representation import Standardizer, encode
-from mocap_fast.sampler import Problem, fast_consistency
+from mocap_fast.backends import kernel
+from mocap_fast.kernels.consistency_numba import consistency as consistency_numba
 
 J = 22
 TOL = {torch.float64: 1e-9, torch.float32: 1e-4}
@@ -166,7 +165,7 @@ def test_zero_confidence_keeps_prediction_with_weight_one(seed, size):
 @quick
 @given(seeds, sizes, st.sampled_from(["fp64", "lift"]))
 def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
-    """The wired-in CPU path of sample_fast against consistency_step, with the dtypes lift() uses
+    """The CPU ``"consistency"`` op of sample_fast against consistency_step, with the dtypes lift() uses
     (float32 network output, conf and stats; float64 cameras and observation) or all float64."""
     gen, Kg, Tw, X, g, stats, conf = scene(seed, *size, noise=0.005)
     x0 = stats.standardize(encode(g))
@@ -174,9 +173,7 @@ def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
     if kinds == "lift":
         x0, conf = x0.float(), conf.float()
         stats = Standardizer(stats.mean.float(), stats.std.float())
-    problem = Problem(Kg, Tw, g_obs, conf, x0[:, 0], None, 10.0)
-    P = projection_matrix(Kg, Tw)
-    xc, Xf = fast_consistency(x0, problem, SimpleNamespace(stats=stats), P, "fast")
+    xc, Xf = consistency_numba(x0, g_obs, conf, Kg, Tw, stats, 10.0)
     xc_ref, X_ref = consistency_step(x0, g_obs, conf, Kg, Tw, stats, 10.0)
     assert xc.dtype == xc_ref.dtype and Xf.dtype == X_ref.dtype
     if kinds == "fp64":
@@ -194,12 +191,10 @@ def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
 
 
 @pytest.mark.parametrize("backend", ["reference", "fast"])
-def test_fast_consistency_torch_and_numba_paths_agree(backend):
+def test_consistency_op_of_each_backend_agrees_with_reference(backend):
     _, Kg, Tw, X, g, stats, conf = scene(11, 2, 4, 9, noise=0.005)
     x0 = stats.standardize(encode(g))
-    problem = Problem(Kg, Tw, g[:, 0].clone(), conf, x0[:, 0], None, 10.0)
-    P = projection_matrix(Kg, Tw)
-    xc, Xf = fast_consistency(x0, problem, SimpleNamespace(stats=stats), P, backend)
+    xc, Xf = kernel("consistency", backend, "cpu")(x0, g[:, 0].clone(), conf, Kg, Tw, stats, 10.0)
     xc_ref, X_ref = consistency_step(x0, g[:, 0], conf, Kg, Tw, stats, 10.0)
     torch.testing.assert_close(Xf, X_ref, rtol=1e-8, atol=1e-8)
     torch.testing.assert_close(xc, xc_ref, rtol=1e-6, atol=1e-6)

@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import os
-import warnings
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +38,7 @@ from hypothesis import strategies as st
 
 pytest.importorskip("triton", reason="triton is not installed / cannot be imported: no Triton kernels to test")
 
-from helpers import points_near, random_rig  # noqa: E402
+from helpers import interpret_env, points_near, random_rig  # noqa: E402
 from mocap_fast.kernels.triangulate_numba import triangulate_numba  # noqa: E402
 from mocap_fast.reference.camera import project, projection_matrix  # noqa: E402
 from mocap_fast.reference.triangulation import triangulate_dlt  # noqa: E402
@@ -61,23 +59,6 @@ _interpreted: dict = {}
 
 
 @contextlib.contextmanager
-def _interpret_env():
-    with contextlib.suppress(ImportError):  # imported lazily at the first launch: do it uninterpreted
-        import triton.experimental.gluon  # noqa: F401
-    old = os.environ.get("TRITON_INTERPRET")
-    os.environ["TRITON_INTERPRET"] = "1"
-    try:
-        with warnings.catch_warnings():  # numpy warnings of the interpreter in masked-out lanes
-            warnings.simplefilter("ignore", RuntimeWarning)
-            yield
-    finally:
-        if old is None:
-            del os.environ["TRITON_INTERPRET"]
-        else:
-            os.environ["TRITON_INTERPRET"] = old
-
-
-@contextlib.contextmanager
 def kernels(device: str):
     """Yield ``(triangulate module, view attention module)`` for ``device``."""
     if device == "cuda":
@@ -85,7 +66,7 @@ def kernels(device: str):
 
         yield triangulate_triton, view_attention_triton
         return
-    with _interpret_env():
+    with interpret_env():
         if not _interpreted:
             for name in NAMES:
                 spec = importlib.util.spec_from_file_location(f"_interpreted_{name}", KERNEL_DIR / f"{name}.py")
@@ -131,6 +112,7 @@ def rel_err(out, ref):
 @given(seed=seeds, V=st.integers(2, 8), N=st.integers(1, 64), noise=st.sampled_from([0.0, 0.5, 5.0]))
 @example(seed=0, V=2, N=1, noise=0.0)
 @example(seed=1, V=3, N=2 * INTERPRET_BLOCK + 5, noise=0.5)  # three programs, the last one partly masked
+@example(seed=4, V=8, N=INTERPRET_BLOCK + 3, noise=5.0)  # eight views, two programs
 def test_triangulate_fp32_matches_reference(device, seed, V, N, noise):
     uv, P, w, X = views(seed, V, N, noise)
     ref = triangulate_dlt(uv, P.expand(N, V, 3, 4), w)
@@ -265,11 +247,11 @@ def test_inconsistent_observations_finite_and_accurate_for_their_conditioning(de
         assert rel_err(out, ref).max() < 1e-5 / max(1 - 1 / c, 1e-12), (seed, c)
 
 
-def test_public_triangulate_registers_triton_for_cuda():
-    from mocap_fast.backends import _fast_ops
+def test_public_triangulate_dispatches_to_triton_on_cuda():
+    from mocap_fast.backends import OPS
 
-    assert _fast_ops[("triangulate", "cuda")] == "triton"
-    assert _fast_ops[("triangulate", "cpu")] == "numba"
+    assert OPS["triangulate"].cuda == "mocap_fast.kernels.triangulate_triton:triangulate_flat"
+    assert OPS["triangulate"].cpu == "mocap_fast.kernels.triangulate_numba:triangulate_flat"
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
@@ -355,7 +337,9 @@ def test_view_attention_half_precision(device):
 @pytest.mark.parametrize("device", DEVICES)
 def test_model_view_attention_uses_the_kernel_in_inference(device, monkeypatch):
     """``ViewAttention`` with the Triton forward (forced on the CPU by handing the module the
-    interpreted kernel) equals its PyTorch path; training with gradients keeps the PyTorch path."""
+    interpreted kernel) equals its reference path; V != 4 and training with gradients keep the
+    PyTorch path; ``backend="reference"`` asks for the reference op."""
+    from mocap_fast import backends
     from mocap_fast.model import network
 
     torch.manual_seed(0)
@@ -364,13 +348,14 @@ def test_model_view_attention_uses_the_kernel_in_inference(device, monkeypatch):
     x = torch.randn(2, 4, 5, 32, device=device)
     layer.eval()
     with torch.no_grad():
-        monkeypatch.setattr(network, "triton_kernel", lambda module, name, device: None)
-        want = layer(x)
+        want = layer(x, backend="reference")
         calls = []
         with kernels(device) as (_, att):
 
-            def fast(module, name, device):
-                assert (module, name) == ("view_attention_triton", "view_attention")
+            def fast(op, backend, device):
+                if backend == "reference":
+                    return backends.kernel(op, backend, device)
+                assert op == "view_attention"
 
                 def run(q, k, v):
                     calls.append(q.shape)
@@ -378,10 +363,11 @@ def test_model_view_attention_uses_the_kernel_in_inference(device, monkeypatch):
 
                 return run
 
-            monkeypatch.setattr(network, "triton_kernel", fast)
+            monkeypatch.setattr(network, "kernel", fast)
             got = layer(x)
             assert calls == [(10, 4, 4, 8)]
             torch.testing.assert_close(got, want, atol=1e-5, rtol=0)
+            layer(x, backend="reference")
             layer(x[:, :3])  # V = 3: PyTorch path
             assert len(calls) == 1
             layer.train()
@@ -401,7 +387,7 @@ def posterior_module(device: str):
 
         yield posterior_triton
         return
-    with _interpret_env():
+    with interpret_env():
         if "posterior_triton" not in _interpreted:
             spec = importlib.util.spec_from_file_location("_interpreted_posterior_triton", KERNEL_DIR / "posterior_triton.py")
             mod = importlib.util.module_from_spec(spec)
@@ -412,14 +398,18 @@ def posterior_module(device: str):
 
 @pytest.mark.parametrize("device", DEVICES)
 @settings(max_examples=10)
-@given(seed=seeds, B=st.integers(1, 3), T=st.integers(1, 40), step=st.integers(1, 99))
-def test_posterior_step_matches_reference(device, seed, B, T, step):
-    """The fused step equals ``posterior_step(x_t, x0, s, world_noise(R))`` given the same generator:
-    float32 ``atol 1e-5`` (values ~N(0, 1)); the kernel's grid also covers T * C / 2 beyond one block."""
+@given(seed=seeds, B=st.integers(1, 3), V=st.sampled_from([2, 3, 4, 8]), T=st.integers(1, 40), step=st.integers(1, 99))
+@example(seed=0, B=1, V=4, T=23, step=50)  # T * C / 2 = 529 channel pairs: three blocks of 256
+def test_posterior_step_matches_reference(device, seed, B, V, T, step):
+    """The fused step equals ``posterior_step(x_t, x0, s, world_noise(R))`` given the same generator,
+    and the op's reference ``posterior_step_world``: float32 ``atol 1e-5`` (values ~N(0, 1)); the
+    kernel's grid also covers T * C / 2 beyond one block."""
     from mocap_fast.reference.camera import look_rotation
-    from mocap_fast.reference.diffusion import cosine_schedule, posterior_coefficients, posterior_step, world_noise, world_noise_samples
+    from mocap_fast.reference.diffusion import (
+        cosine_schedule, posterior_coefficients, posterior_step, posterior_step_world, world_noise, world_noise_samples,
+    )
 
-    V, C = 4, 46
+    C = 46
     gen = torch.Generator().manual_seed(seed)
     x_t = torch.randn(B, V, T, C, generator=gen)
     x0 = torch.randn(B, V, T, C, generator=gen)
@@ -433,6 +423,7 @@ def test_posterior_step_matches_reference(device, seed, B, T, step):
                                         *posterior_coefficients(sched, step))
     assert out.shape == ref.shape and out.dtype == torch.float32
     torch.testing.assert_close(out.cpu(), ref, atol=1e-5, rtol=0)
+    torch.testing.assert_close(posterior_step_world(x_t, x0, n, R, *posterior_coefficients(sched, step)), ref, atol=1e-6, rtol=0)
 
 
 def test_posterior_step_rejects_bad_shapes():

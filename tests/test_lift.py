@@ -4,34 +4,9 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import tiny_random_model
+from helpers import CAM, walk
 from mocap_fast import Camera
 from mocap_fast.lifting import lift
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return tiny_random_model()
-
-
-def walk(T=24, yaw=0.0, offset=(0.0, -5.0)):
-    """A synthetic walking figure ``(T, 22, 3)``: a rest pose moving along x."""
-    rest = np.array([
-        [0, .95, 0], [.08, .9, 0], [-.08, .9, 0], [0, 1.05, 0], [.09, .5, 0], [-.09, .5, 0], [0, 1.2, 0],
-        [.09, .08, 0], [-.09, .08, 0], [0, 1.3, 0], [.09, .02, .12], [-.09, .02, .12], [0, 1.5, 0],
-        [.07, 1.42, 0], [-.07, 1.42, 0], [0, 1.65, 0], [.18, 1.42, 0], [-.18, 1.42, 0], [.22, 1.15, 0],
-        [-.22, 1.15, 0], [.24, .9, 0], [-.24, .9, 0]])
-    t = np.arange(T)[:, None, None]
-    X = rest[None] + np.array([0.04, 0, 0]) * t
-    X[:, [4, 7, 10], 2] += 0.1 * np.sin(t[:, 0] / 3)
-    c, s = np.cos(yaw), np.sin(yaw)
-    X = X @ np.array([[c, 0, s], [0, 1, 0], [-s, 0, c]]).T
-    X[..., 0] += offset[0]
-    X[..., 2] += offset[1]
-    return X
-
-
-CAM = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
 
 
 def test_shapes_kinds_and_world_frame(tiny):

@@ -10,31 +10,11 @@ import textwrap
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 import mocap_fast.lifting as lift_mod
-from helpers import tiny_random_model
+from helpers import CAM, pacing
 from mocap_fast.lifting import _windows, lift
 from mocap_fast.model.config import TINY
-from mocap_fast.model.io import LoadedModel
-from test_lift import CAM, walk
-
-
-def make_tiny() -> LoadedModel:
-    return tiny_random_model()
-
-
-@pytest.fixture(scope="module")
-def tiny():
-    return make_tiny()
-
-
-def pacing(T: int) -> np.ndarray:
-    """``(T, 22, 2)`` pixels of a person pacing 2 m left and right in front of CAM (stays in view)."""
-    X = walk(T)
-    x = X[:, :1, 0] - X[:1, :1, 0]
-    X[..., 0] += np.abs((x + 2.0) % 4.0 - 2.0) - 1.0 - x
-    return CAM.project(X)
 
 
 def test_windows_are_sampled_in_bounded_chunks(tiny, monkeypatch):
@@ -77,7 +57,7 @@ _MEASURE = textwrap.dedent(
     sys.path.insert(0, {tests!r})
     warnings.simplefilter("ignore")
     import numpy as np
-    from test_long import CAM, make_tiny, pacing
+    from helpers import CAM, pacing, tiny_random_model
     from mocap_fast.lifting import lift
 
     def status(key):
@@ -96,7 +76,7 @@ _MEASURE = textwrap.dedent(
         assert np.isfinite(res.joints).all() and res.joints.shape == (T, 22, 3)
         return grown
 
-    tiny = make_tiny()
+    tiny = tiny_random_model()
     lift(pacing(64), CAM, model=tiny, steps=1)  # warm-up: imports, numba compilation
     print(json.dumps(peak_growth({T})))
     """

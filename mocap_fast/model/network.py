@@ -22,7 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..backends import triton_kernel
+from ..backends import kernel
 from .config import ModelConfig
 from .pointmap_encoder import PointmapEncoder
 
@@ -89,22 +89,25 @@ class ViewAttention(nn.Module):
         self.attn = Attention(width, heads, dropout)
         self.zero = zero_linear(width, width)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, backend: str = "auto") -> torch.Tensor:
+        """``x [B, V, L, D]``. In inference with V = 4 the attention is the ``"view_attention"`` op
+        of ``backend`` (:data:`mocap_fast.backends.OPS`: the fused Triton kernel on CUDA);
+        otherwise, and in training, :class:`Attention` (same maths)."""
         B, V, L, D = x.shape
         seq = self.norm(x).permute(0, 2, 1, 3).reshape(B * L, V, D)
-        fast = triton_kernel("view_attention_triton", "view_attention", x.device) if V == 4 and self._inference() else None
-        if fast is not None:  # same maths as self.attn(seq), the 4x4 attention in one fused kernel
+        if V == 4 and self._inference():
             attn = self.attn
             k, v = attn.keys_values(seq)
-            a = attn.out(fast(attn.split(attn.q(seq)), k, v).transpose(-2, -3).flatten(-2))
+            o = kernel("view_attention", backend, x.device)(attn.split(attn.q(seq)), k, v)
+            a = attn.out(o.transpose(-2, -3).flatten(-2))
         else:
             a = self.attn(seq)
         y = self.zero(a).reshape(B, L, V, D).permute(0, 2, 1, 3)
         return x + y
 
     def _inference(self) -> bool:
-        """No dropout to apply and no training graph to build: the Triton forward may be used
-        (training keeps the plain PyTorch path; the kernel's backward would only recompute it)."""
+        """No dropout to apply and no training graph to build: the op may be used (training keeps
+        the plain PyTorch path; the Triton kernel's backward would only recompute it)."""
         return not (self.training and (torch.is_grad_enabled() or self.attn.dropout > 0.0))
 
 
@@ -130,12 +133,14 @@ class DenoiserLayer(nn.Module):
         points: torch.Tensor | None,
         key_mask: torch.Tensor | None,
         cross_kv: tuple[torch.Tensor, torch.Tensor] | None = None,
+        backend: str = "auto",
     ) -> torch.Tensor:
         """``x [B, V, L, D]`` tokens, ``points [B, V, P, D]`` pointmap tokens of this layer,
-        ``key_mask [B, L]`` bool (True = real token), ``cross_kv`` cached cross-attention keys/values."""
+        ``key_mask [B, L]`` bool (True = real token), ``cross_kv`` cached cross-attention keys/values,
+        ``backend`` of the view attention."""
         B, V, L, D = x.shape
         if self.view_frames is not None:
-            x = self.view_frames(x)
+            x = self.view_frames(x, backend)
         seq = x.reshape(B * V, L, D)
         mask = None if key_mask is None else key_mask.repeat_interleave(V, dim=0)
         seq = self.norm1(seq + self.drop(self.temporal(seq, key_mask=mask)))
@@ -216,6 +221,7 @@ class MotionDenoiser(nn.Module):
         cond: Conditions,
         points: torch.Tensor | None = None,
         cache: list | None = None,
+        backend: str = "auto",
     ) -> torch.Tensor:
         """Predict clean frame vectors.
 
@@ -225,6 +231,8 @@ class MotionDenoiser(nn.Module):
             cond: :class:`Conditions`.
             points: pointmap tokens from :meth:`encode_pointmaps` (computed here when ``None``).
             cache: per-layer cross-attention keys/values from :meth:`cross_cache`, or ``None``.
+            backend: ``"auto"``, ``"fast"`` or ``"reference"`` for the view attention (see
+                :mod:`mocap_fast.backends`).
 
         Returns:
             ``[B, V, T, C]`` predicted x0.
@@ -241,13 +249,14 @@ class MotionDenoiser(nn.Module):
             points = self.encode_pointmaps(cond.pointmaps)
         for i, layer in enumerate(self.layers):
             if layer.view_points is not None and points is not None:
-                points = layer.view_points(points)
-            tokens = layer(tokens, points, key_mask, None if cache is None else cache[i])
+                points = layer.view_points(points, backend)
+            tokens = layer(tokens, points, key_mask, None if cache is None else cache[i], backend)
         return self.out(tokens[:, :, 1:])
 
     @torch.no_grad()
-    def cross_cache(self, points: torch.Tensor) -> list:
-        """Cross-attention keys/values of every layer for fixed pointmap tokens ``[B, V, P, D]``.
+    def cross_cache(self, points: torch.Tensor, backend: str = "auto") -> list:
+        """Cross-attention keys/values of every layer for fixed pointmap tokens ``[B, V, P, D]``
+        (``backend`` of the view attention).
 
         The pointmap stream does not depend on the noisy sample, so this is exact for all steps.
         """
@@ -255,7 +264,7 @@ class MotionDenoiser(nn.Module):
         B, V, P, D = points.shape
         for layer in self.layers:
             if layer.view_points is not None:
-                points = layer.view_points(points)
+                points = layer.view_points(points, backend)
             cache.append(layer.cross.keys_values(points.reshape(B * V, P, D)) if layer.cross is not None else None)
         return cache
 
