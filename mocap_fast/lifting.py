@@ -22,6 +22,7 @@ from .observation import observe
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
 from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
 from .sampler import Problem, sample_fast, sample_reference
+from .skeleton_fit import fit_clip_skeleton
 
 log = logging.getLogger("mocap_fast")
 MIN_FRAMES = 8
@@ -230,6 +231,7 @@ def lift(
     foot_lock: bool = False,
     smooth: float = SMOOTH_FRAMES,
     rig: str = "window",
+    skeleton: str = "free",
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -261,6 +263,10 @@ def lift(
         rig: ``"window"`` (default): the virtual cameras of each 64-frame window stand around where
             the person is in that window, as in training; ``"clip"``: one rig around the whole clip's
             area for every window (a person walking far meets cameras the model was not trained with).
+        skeleton: ``"free"`` (default): every frame's joints as lifted (bone lengths vary a little
+            from frame to frame); ``"clip"``: one skeleton per clip, constant left/right-symmetric
+            bone lengths fitted to the lifted joints, the observed 2D and the foot contacts
+            (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; what the exports use).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -283,6 +289,8 @@ def lift(
     )
     if rig not in ("window", "clip"):
         raise ValueError(f"rig: expected 'window' or 'clip', got {rig!r}")
+    if skeleton not in ("free", "clip"):
+        raise ValueError(f"skeleton: expected 'free' or 'clip', got {skeleton!r}")
     seed = operator.index(seed)
     max_batch_windows = operator.index(max_batch_windows)
     steps = None if steps is None else int(steps)
@@ -302,7 +310,7 @@ def lift(
         raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
     kp, conf = to_smpl22(kp_in, conf_in, fmt.name)
     kp, conf = torch.as_tensor(kp, dtype=torch.float64), torch.as_tensor(conf, dtype=torch.float64)
-    conf_in_22 = conf
+    conf_in_22, kp_in_22 = conf, kp
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame")
     T_in = kp.shape[1]
@@ -371,6 +379,8 @@ def lift(
     T_world = Tw @ M  # every view's world-to-camera in the user's world
     if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
         X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
+    if skeleton == "clip":
+        X_world = fit_clip_skeleton(X_world, kp_in_22, conf_in_22, K[:, 0], T_world[:, 0], fps)
     R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
     X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     V = K.shape[1]
