@@ -58,14 +58,25 @@ def bone_lengths(joints: torch.Tensor) -> torch.Tensor:
     return (joints[..., 1:, :] - joints[..., parents, :]).norm(dim=-1)
 
 
+def _ancestry() -> torch.Tensor:
+    """``[22, 21]`` float64: 1 where bone ``c`` (parent -> joint ``c + 1``) lies on the path root -> joint ``j``."""
+    A = torch.zeros(22, 21, dtype=torch.float64)
+    for j in range(1, 22):
+        c = j
+        while c > 0:
+            A[j, c - 1] = 1.0
+            c = SMPL22.parents[c]
+    return A
+
+
+_ANCESTRY = _ancestry()
+
+
 def _forward(root: torch.Tensor, dirs: torch.Tensor, log_len: torch.Tensor) -> torch.Tensor:
     """Joints ``[T, 22, 3]`` from ``root [T, 3]``, unnormalised directions ``[T, 21, 3]``, ``log_len [N_LENGTHS]``."""
     L = log_len.exp()[BONE_GROUPS]  # [21]
-    d = dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-9)
-    out = [root]
-    for c in range(1, 22):  # parents come first in SMPL-22
-        out.append(out[SMPL22.parents[c]] + L[c - 1] * d[:, c - 1])
-    return torch.stack(out, 1)
+    bones = L[:, None] * dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-9)  # [T, 21, 3]
+    return root[:, None] + torch.einsum("jc,tcd->tjd", _ANCESTRY, bones)
 
 
 def fit_clip_skeleton(joints: torch.Tensor, keypoints: torch.Tensor | None = None, confidence: torch.Tensor | None = None,
