@@ -257,7 +257,7 @@ def test_json_npz_and_export_result(tmp_path):
     res = _fake_result()
     meta = {"version": "0.1.0", "model": "tiny"}
     written = export_result(res, tmp_path / "o", "all", meta)
-    assert set(written) == {"bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif"}
+    assert set(written) == {"bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif", "overlay"}
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(p.name for p in written.values())
     d = json.loads(written["json"].read_text())
     assert d["metadata"] == meta and d["fps"] == 30.0 and d["joint_names"] == list(NAMES)

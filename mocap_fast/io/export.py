@@ -52,11 +52,12 @@ __all__ = [
     "metadata",
 ]
 
-EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif")
+EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif", "overlay")
 EXPORT_FILES = {"bvh": "lifted.bvh", "gltf": "lifted.glb", "c3d": "lifted.c3d", "json": "lifted.json", "npz": "lifted.npz",
-                "html": "viewer.html", "png": "views.png", "gif": "motion.gif"}
-"""Pictures: ``html`` = interactive viewer, ``png`` = 2D input over every view, ``gif`` = 3D animation
-(:mod:`mocap_fast.viz`)."""
+                "html": "viewer.html", "png": "views.png", "gif": "motion.gif", "overlay": "overlay.mp4"}
+"""Pictures: ``html`` = interactive viewer, ``png`` = 2D input over every view, ``gif`` = 3D animation,
+``overlay`` = the 2D input and the reprojected lift over blank frames or the input video
+(``overlay.gif`` instead of ``.mp4`` without imageio-ffmpeg) (:mod:`mocap_fast.viz`)."""
 PathLike = Union[str, os.PathLike]
 BODY_COLOR = (0.85, 0.25, 0.15, 1.0)
 """Base colour (linear RGBA) of the GLB body."""
@@ -291,8 +292,10 @@ def write_json(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, 
 
 
 def write_npz(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, confidence: Any = None,
-              cameras: Sequence[Any] | None = None, meta: dict | None = None, views_2d: Any = None) -> Path:
-    """Atomically write the motion as a compressed NPZ (``metadata`` is a JSON string)."""
+              cameras: Sequence[Any] | None = None, meta: dict | None = None, views_2d: Any = None,
+              extra: dict[str, Any] | None = None) -> Path:
+    """Atomically write the motion as a compressed NPZ (``metadata`` is a JSON string); ``extra``: more
+    named arrays (e.g. the demo's ``keypoints`` and ``ground_truth``), names other than the standard keys."""
     X = _joints(joints)
     arrays: dict[str, Any] = {"joints": X, "fps": np.float64(check_positive(fps, "fps")),
                               "joint_names": np.array(SMPL22.joint_names)}
@@ -307,6 +310,10 @@ def write_npz(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, c
         arrays["camera_T_w2c"] = np.stack([_np(c.T_w2c) for c in cameras])
         arrays["camera_image_size"] = np.array([list(c.image_size) for c in cameras], dtype=np.int64)
     arrays["metadata"] = np.array(json.dumps(meta if meta is not None else metadata(), default=str))
+    for k, v in (extra or {}).items():
+        if k in arrays or k in ("joints_cam", "confidence", "views_2d") or k.startswith("camera_"):
+            raise ValueError(f"extra: {k!r} is a standard key of the NPZ")
+        arrays[k] = _np(v) if not isinstance(v, (str, np.str_)) else np.array(v)
     return _write_npz_file(path, **arrays)
 
 
@@ -331,10 +338,14 @@ def parse_formats(spec: str | Iterable[str]) -> list[str]:
 
 def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "npz", meta: dict | None = None,
                   names: dict[str, str] | None = None, keypoints: Any = None,
-                  joint_format: str = "smpl22") -> dict[str, Path]:
+                  joint_format: str = "smpl22", keypoint_confidence: Any = None, video: PathLike | None = None,
+                  npz_extra: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write a :class:`~mocap_fast.lifting.LiftResult` of one clip in every format of ``formats``.
 
-    ``keypoints`` ``(T, J, 2)`` (in ``joint_format``) is the 2D input, drawn over view 0 by ``png``.
+    ``keypoints`` ``(T, J, 2)`` (in ``joint_format``, confidence ``keypoint_confidence`` ``(T, J)`` or
+    None) is the 2D input, drawn over view 0 by ``png`` and by ``overlay`` (over the frames of
+    ``video`` when given, see :func:`mocap_fast.viz.overlay.write_overlay`). ``npz_extra``: more arrays
+    for the NPZ (:func:`write_npz`).
 
     Returns ``{format: path}``; file names are :data:`EXPORT_FILES` unless ``names`` overrides them.
     """
@@ -358,7 +369,7 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
         elif f == "json":
             written[f] = write_json(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta)
         elif f == "npz":
-            written[f] = write_npz(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta, res.views_2d)
+            written[f] = write_npz(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta, res.views_2d, npz_extra)
         elif f == "html":
             from ..viz.html import write_html
 
@@ -371,4 +382,10 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
             from ..viz.plots import animate
 
             written[f] = animate(res, p, stride=max(1, X.shape[0] // 150))
+        elif f == "overlay":
+            from ..viz.overlay import default_overlay_name, write_overlay
+
+            if "overlay" not in (names or {}):
+                p = out / default_overlay_name()
+            written[f] = write_overlay(res, keypoints, p, joint_format, keypoint_confidence, video)
     return written
