@@ -9,6 +9,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
+from helpers import glb_joint_positions
+
 from mocap_fast import Camera
 from mocap_fast.data.bvh import read_bvh
 from mocap_fast.io import _atomic
@@ -172,7 +174,8 @@ def test_gltf_structure_and_forward_kinematics(tmp_path):
     assert gltf["asset"]["version"] == "2.0" and gltf["extras"]["model"] == "m"
     assert gltf["buffers"][0]["byteLength"] == len(binary)
     nodes = gltf["nodes"]
-    assert len(nodes) == 26 and {n["name"] for n in nodes} >= set(NAMES)
+    assert len(nodes) == 27 and {n["name"] for n in nodes} >= set(NAMES)  # 26 skeleton nodes + the body mesh
+    assert nodes[26] == {"name": "body", "mesh": 0, "skin": 0} and gltf["scenes"][0]["nodes"] == [0, 26]
     anim = gltf["animations"][0]
     T = X.shape[0]
     times = _accessor(gltf, binary, anim["samplers"][0]["input"])[:, 0]
@@ -193,18 +196,7 @@ def test_gltf_structure_and_forward_kinematics(tmp_path):
     assert len(rot) == 26 and trans is not None
     skin = gltf["skins"][0]
     assert _accessor(gltf, binary, skin["inverseBindMatrices"]).shape == (26, 16)
-    # independent FK from the GLB's nodes and channels
-    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
-    G, pos, got = {}, {}, {}
-    for i, n in enumerate(nodes):  # parents precede children
-        R = Rotation.from_quat(rot[i]).as_matrix()
-        if i not in parent:
-            G[i], pos[i] = R, trans
-        else:
-            p = parent[i]
-            G[i] = G[p] @ R
-            pos[i] = pos[p] + np.einsum("tab,b->ta", G[p], np.array(n["translation"]))
-        got[n["name"]] = pos[i]
+    got = glb_joint_positions(path)  # independent FK from the GLB's nodes and channels
     np.testing.assert_allclose(np.stack([got[n] for n in NAMES], 1), _rigid_reference(X), atol=1e-3)
     for mod in ("pygltflib", "trimesh"):  # optional independent loaders
         try:
@@ -212,7 +204,7 @@ def test_gltf_structure_and_forward_kinematics(tmp_path):
         except ImportError:
             continue
         if mod == "pygltflib":
-            assert len(lib.GLTF2().load(str(path)).nodes) == 26
+            assert len(lib.GLTF2().load(str(path)).nodes) == 27
         else:
             assert lib.load(str(path)) is not None
 
