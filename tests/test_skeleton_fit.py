@@ -13,7 +13,7 @@ from mocap_fast.io.c3d import read_c3d
 from mocap_fast.io.export import export_result
 from mocap_fast.joints import SMPL22
 from mocap_fast.lifting import lift
-from mocap_fast.skeleton_fit import BONE_GROUPS, bone_lengths, fit_clip_skeleton
+from mocap_fast.skeleton_fit import bone_lengths, fit_clip_skeleton
 
 NAMES = SMPL22.joint_names
 
@@ -32,10 +32,10 @@ def test_fit_has_constant_symmetric_bones_and_moves_toward_truth():
     Y = fit_clip_skeleton(noisy, kp, conf, cam.K[None].double(), cam.T_w2c[None].double())
     L = bone_lengths(Y[0])  # [T, 21]
     assert float(L.std(0).max()) < 1e-9  # one length per bone for the clip
-    groups = torch.tensor(BONE_GROUPS)
-    for g in set(BONE_GROUPS):  # left = right
-        Lg = L[0, groups == g]
-        assert float(Lg.max() - Lg.min()) < 1e-9
+    pairs = [(c, NAMES.index(n.replace("left_", "right_"))) for c, n in enumerate(NAMES) if n.startswith("left_")]
+    assert len(pairs) == 8
+    for left, right in pairs:  # left = right (bone c ends at joint c; index c - 1 in L)
+        assert abs(float(L[0, left - 1] - L[0, right - 1])) < 1e-9
     err_noisy = float((noisy - X).norm(dim=-1).mean())
     err_fit = float((Y - X).norm(dim=-1).mean())
     assert err_fit < 0.8 * err_noisy  # 2 cm per-coordinate noise: the fit removes a good part
