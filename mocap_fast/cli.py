@@ -17,18 +17,12 @@ from pathlib import Path
 import numpy as np
 
 DEMO_CLIP = "demo_clip.npz"
-DEMO_EXPORTS = "bvh,gltf,html,png"
+DEMO_EXPORTS = "npz,bvh,gltf,html,png"
 
 
 def _write_json(path: Path, data: dict) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
     tmp.write_text(json.dumps(data, indent=1))
-    tmp.replace(path)
-
-
-def _save_npz(path: Path, **arrays) -> None:
-    tmp = path.with_name(path.stem + ".tmp.npz")
-    np.savez_compressed(tmp, **arrays)
     tmp.replace(path)
 
 
@@ -56,7 +50,7 @@ def cmd_demo(args) -> int:
     keypoints = cam.project(joints)
     say = (lambda *a: None) if args.quiet else print
     say(f"demo: lifting {joints.shape[0]} frames of {name} seen by {cam}")
-    res = lift(keypoints, cam, steps=args.steps, seed=args.seed, quiet=args.quiet)
+    res = lift(keypoints, cam, steps=args.steps, seed=args.seed, skeleton=args.skeleton, quiet=args.quiet)
     ours = evaluate(res.joints, joints)
     base = evaluate(ground_cutout(keypoints, cam), joints)
     out = Path(args.out)
@@ -64,17 +58,16 @@ def cmd_demo(args) -> int:
     say(f"{'metric':14} {'model':>10} {'ground cut-out':>15}")
     for k in ours:
         say(f"{k:14} {ours[k]:10.1f} {base[k]:15.1f}")
-    _save_npz(out / "lifted.npz", joints=res.joints, joints_cam=res.joints_cam, views_2d=res.views_2d,
-              keypoints=keypoints, ground_truth=joints, confidence=res.confidence, fps=res.fps)
     _write_json(out / "metrics.json", {"clip": name, "model": ours, "ground_cutout": base,
                                        "units": "mm (accel mm/frame^2, rte %, see mocap_fast.metrics)"})
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
     from .io.export import export_result, metadata
 
-    written = export_result(res, out, DEMO_EXPORTS, metadata(model="packaged default", input=name, sampler=res.sampler,
-                                                             steps=res.steps, seed=args.seed),
-                            keypoints=keypoints)
-    say(f"wrote {out}/lifted.npz, metrics.json, cameras.json, " + ", ".join(p.name for p in written.values()))
+    meta = metadata(model="packaged default", input=name, sampler=res.sampler, steps=res.steps, seed=args.seed,
+                    skeleton=args.skeleton)
+    written = export_result(res, out, DEMO_EXPORTS, meta, keypoints=keypoints,
+                            npz_extra={"keypoints": keypoints, "ground_truth": joints})
+    say(f"wrote {out}/metrics.json, cameras.json, " + ", ".join(p.name for p in written.values()))
     return 0
 
 
@@ -159,18 +152,27 @@ def cmd_lift(args) -> int:
     if args.smpl is not None:
         from .smpl import check_model
 
-        check_model(args.smpl, args.gender)  # fail before lifting
+        try:
+            check_model(args.smpl, args.gender)  # fail before lifting
+        except ValueError as exc:
+            msg = str(exc).removeprefix("model_path: ").removeprefix("smpl: ")
+            raise ValueError(f"--smpl {args.smpl}: {msg}") from None
+    if args.video is not None and not Path(args.video).is_file():
+        raise ValueError(f"--video: no such file {args.video!r}")
+    if args.video is not None and "overlay" not in formats:
+        raise ValueError("--video: only used by --export overlay; add overlay to --export")
     res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
                steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock,
-               smooth=args.smooth, quiet=args.quiet)
+               smooth=args.smooth, skeleton=args.skeleton, quiet=args.quiet)
     if res.warnings and not args.force:
         raise ValueError(f"{res.warnings[0]} Nothing written; check the inputs, or pass --force to write it anyway")
     meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
                     person=data.info.get("person"), sampler=res.sampler, steps=res.steps, seed=args.seed, fps=float(fps),
-                    foot_lock=bool(args.foot_lock), smooth=float(args.smooth))
+                    foot_lock=bool(args.foot_lock), smooth=float(args.smooth), skeleton=args.skeleton)
     out = Path(args.out)
-    written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format)
+    written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format,
+                            keypoint_confidence=data.confidence, video=args.video)
     _write_json(out / "cameras.json", {"cameras": [c.to_dict() for c in res.cameras]})
     paths = [str(p) for p in written.values()] + [str(out / "cameras.json")]
     if args.smpl is not None:
@@ -214,7 +216,8 @@ def cmd_eval(args) -> int:
     sets = {Path(d).resolve().name: _val_clips(d, args.split) for d in args.data}
     from .progress import progress_bar
 
-    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor, "quiet": True}
+    options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor, "skeleton": args.skeleton,
+               "quiet": True}
     with progress_bar(None, "eval (cases)", args.quiet, "case") as bar:
         report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
                           max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options,
@@ -309,7 +312,9 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="lift the embedded demo clip with the default model")
     d.add_argument("--out", default="mocap_fast_demo", help="output folder (default ./mocap_fast_demo)")
     d.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    d.add_argument("--skeleton", default="clip", choices=["clip", "free"],
+                   help="clip (default): one skeleton per clip (constant bone lengths); free: per-frame joints")
     d.add_argument("--quiet", action="store_true", help="print nothing; no progress bar")
     d.set_defaults(func=cmd_demo)
 
@@ -341,7 +346,15 @@ def build_parser() -> argparse.ArgumentParser:
                     help="track id to lift when frames hold several people (default: the most confident track)")
     lf.add_argument("--out", default="mocap_fast_out", help="output folder (default ./mocap_fast_out)")
     lf.add_argument("--export", default="npz", metavar="LIST",
-                    help="comma list of bvh, gltf, c3d, json, npz, or all (default npz); cameras.json is always written")
+                    help="comma list of bvh, gltf (glb), c3d, json, npz, html (3D viewer), png (2D of every view), gif "
+                         "(3D animation), overlay (input 2D and reprojected lift per frame: overlay.mp4, or .gif "
+                         "without imageio-ffmpeg), or all (default npz); cameras.json is always written")
+    lf.add_argument("--video", default=None, metavar="FILE",
+                    help="the input video: --export overlay draws over its frames instead of blank ones (needs "
+                         "imageio: pip install 'mocap_fast[video]')")
+    lf.add_argument("--skeleton", default="clip", choices=["clip", "free"],
+                    help="clip (default): one skeleton per clip, constant left/right-symmetric bone lengths, so "
+                         "BVH / GLB / C3D reproduce the joints; free: every frame's joints as lifted")
     lf.add_argument("--fps", type=float, default=None, help="input frame rate (default: from the file, else 30)")
     lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
@@ -372,6 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cameras-per-clip", type=int, default=1, help="seeded random cameras per clip and seed (default 1)")
     e.add_argument("--smooth", type=float, default=1.0, help="lift(smooth=...): temporal filter sigma in frames (default 1)")
     e.add_argument("--no-anchor", action="store_true", help="lift(anchor=False): no ground anchoring")
+    e.add_argument("--skeleton", default="free", choices=["free", "clip"],
+                   help="lift(skeleton=...): free (default) per-frame joints, clip one skeleton per clip")
     e.add_argument("--brief", action="store_true", help="print only all-motion rows (the JSON has everything)")
     e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path (summary and per-case rows)")
@@ -380,23 +395,27 @@ def build_parser() -> argparse.ArgumentParser:
 
     b = sub.add_parser("bench", help="time lift() (reference vs fast) and triangulate() on this machine")
     b.add_argument("--steps", type=int, nargs="+", default=[10, 100], help="step counts to time (default 10 100)")
-    b.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000], help="triangulation sizes")
-    b.add_argument("--rounds", type=int, default=3)
-    b.add_argument("--device", default=None)
+    b.add_argument("--points", type=int, nargs="+", default=[10_000, 100_000],
+                   help="triangulation sizes, points seen by 4 views (default 10000 100000)")
+    b.add_argument("--rounds", type=int, default=3, help="timed rounds per case, after one warm-up; the median is shown (default 3)")
+    b.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     b.set_defaults(func=cmd_bench)
 
     t = sub.add_parser("train", help="train stage 1 (2D) or stage 2 (multi-view); resumes from --out")
-    t.add_argument("--stage", type=int, choices=[1, 2], required=True)
-    t.add_argument("--config", default="small", choices=["small", "paper", "tiny"])
+    t.add_argument("--stage", type=int, choices=[1, 2], required=True,
+                   help="1: 2D motion prior (single view); 2: multi-view model (start it from a stage-1 model with --init)")
+    t.add_argument("--config", default="small", choices=["small", "paper", "tiny"],
+                   help="network size: small (default, the packaged model), paper (the authors' size), tiny (tests)")
     t.add_argument("--data", required=True, nargs="+", metavar="DIR",
                    help="one or more clip folders (index.json with train/val splits, e.g. ../shared/data/mocap30 "
                         "../shared/data/cmu_more ../shared/data/hdm05); clips are drawn in proportion to their length")
-    t.add_argument("--out", required=True)
+    t.add_argument("--out", required=True,
+                   help="run folder: checkpoints, log and the final model.safetensors; an existing run there is resumed")
     t.add_argument("--init", default=None, help="stage-1 model to start stage 2 from")
-    t.add_argument("--steps", type=int, default=1000)
-    t.add_argument("--batch-size", type=int, default=16)
-    t.add_argument("--lr", type=float, default=3e-4)
-    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--steps", type=int, default=1000, help="optimizer steps in total (default 1000)")
+    t.add_argument("--batch-size", type=int, default=16, help="clips per optimizer step and process (default 16)")
+    t.add_argument("--lr", type=float, default=3e-4, help="peak learning rate of AdamW (default 3e-4)")
+    t.add_argument("--seed", type=int, default=0, help="random seed of data sampling and initialisation (default 0)")
     t.add_argument("--max-minutes", type=float, default=None, help="stop (with a checkpoint) after this long")
     t.add_argument("--quiet", action="store_true", help="no progress bar (the log lines stay)")
     t.epilog = "Multi-GPU / multi-node: torchrun --nproc_per_node N -m mocap_fast.cli train ... (DDP; rank 0 writes)."

@@ -26,6 +26,7 @@ from .progress import note, progress_bar
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
 from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
 from .sampler import Problem, sample_fast, sample_reference, step_plan
+from .skeleton_fit import fit_clip_skeleton
 
 log = logging.getLogger("mocap_fast")
 MIN_FRAMES = 8
@@ -126,6 +127,7 @@ class LiftOptions:
     rig: str = "window"
     normalized: bool = False
     anchor: bool = True
+    skeleton: str = "free"
 
 
 @dataclass
@@ -187,6 +189,8 @@ def _check_inputs(keypoints, cam, confidence, opts: LiftOptions) -> _Inputs:
         raise ValueError(f"backend: unknown value {opts.backend!r}; expected one of {list(BACKENDS)}")
     if opts.rig not in ("window", "clip"):
         raise ValueError(f"rig: expected 'window' or 'clip', got {opts.rig!r}")
+    if opts.skeleton not in ("free", "clip"):
+        raise ValueError(f"skeleton: expected 'free' or 'clip', got {opts.skeleton!r}")
     _check_camera_for_lift(cam)
     return _Inputs(fmt, kp, conf, batched, fps, findings)
 
@@ -319,6 +323,7 @@ def lift(
     rig: str = "window",
     normalized: bool = False,
     quiet: bool = False,
+    skeleton: str = "free",
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -357,6 +362,10 @@ def lift(
         normalized: the keypoints are normalised to [0, 1] of the image (MediaPipe): scale them by
             ``cam.image_size``. Without it, keypoints all in [0, 1] are a ``ValueError``.
         quiet: no progress bar (shown on a terminal for lifts over a second) and no compile note.
+        skeleton: ``"free"`` (default): every frame's joints as lifted (bone lengths vary a little
+            from frame to frame); ``"clip"``: one skeleton per clip, constant left/right-symmetric
+            bone lengths fitted to the lifted joints, the observed 2D and the foot contacts
+            (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; what the exports use).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -377,12 +386,12 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
-    opts = LiftOptions(joint_format, fps, steps, seed, backend, max_batch_windows, smooth, rig, normalized, bool(anchor))
+    opts = LiftOptions(joint_format, fps, steps, seed, backend, max_batch_windows, smooth, rig, normalized, bool(anchor), skeleton)
     inp = _check_inputs(keypoints, cam, confidence, opts)
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
     sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
-    kp, conf, conf_in_22 = _to_model_rate(inp)
+    kp, conf, kp_in_22, conf_in_22 = _to_model_rate(inp)
     clip = _prepare_clip(kp, conf, cam, mdl)
     with torch.inference_mode():
         X, failed = _sample_clip(clip, mdl, opts, n_steps, device, quiet)
@@ -391,7 +400,7 @@ def lift(
     X = _post_filter(X, clip.centre0, anchor, smooth)
     if X.shape[1] != inp.kp.shape[1] or abs(inp.fps - MODEL_FPS) > 1e-6:
         X, conf = _resample(X, MODEL_FPS, inp.fps, inp.kp.shape[1]), conf_in_22
-    X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps)
+    X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps, opts.skeleton, kp_in_22, conf_in_22)
     found = _plausibility(X_world, inp.findings)
     if not inp.batched:
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
@@ -427,11 +436,11 @@ def _sampler_of(steps: int, mdl: LoadedModel) -> tuple[str, int]:
     return ("ddim", steps) if steps < S else ("ddpm", S)
 
 
-def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """SMPL-22 keypoints and confidence at the model's frame rate, and the confidence at the input rate."""
+def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+    """SMPL-22 keypoints and confidence at the model's frame rate, then at the input rate."""
     kp, conf = to_smpl22(inp.kp, inp.conf, inp.fmt.name)
     kp, conf = torch.as_tensor(kp, dtype=torch.float64), torch.as_tensor(conf, dtype=torch.float64)
-    conf_in_22 = conf
+    conf_in_22, kp_in_22 = conf, kp
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame")
     if abs(inp.fps - MODEL_FPS) > 1e-6:
@@ -440,7 +449,7 @@ def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
         conf = torch.minimum(conf[:, i0], conf[:, i1])  # observed only where both neighbours are
         if kp.shape[1] < MIN_FRAMES:
             raise ValueError(f"keypoints: fewer than {MIN_FRAMES} frames after resampling to {MODEL_FPS:g} fps")
-    return kp, conf, conf_in_22
+    return kp, conf, kp_in_22, conf_in_22
 
 
 @dataclass
@@ -535,15 +544,19 @@ def _post_filter(X: torch.Tensor, centre0: torch.Tensor, anchor: bool, smooth: f
     return X
 
 
-def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float):
-    """Canonical ``X [B, T, 22, 3]`` to the user's world (optionally foot-locked): ``(X_world, X_cam,
-    views [B, V, T, 22, 2], cameras [B][V])``."""
+def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float, skeleton: str, kp22: torch.Tensor,
+              conf22: torch.Tensor):
+    """Canonical ``X [B, T, 22, 3]`` to the user's world (optionally foot-locked, optionally one skeleton
+    per clip fitted to the input-rate SMPL-22 keypoints ``kp22 [B, T, 22, 2]`` / ``conf22``): ``(X_world,
+    X_cam, views [B, V, T, 22, 2], cameras [B][V])``."""
     B, T = X.shape[:2]
     Minv = torch.linalg.inv(clip.loc.M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
     T_world = clip.Tw @ clip.loc.M  # every view's world-to-camera in the user's world
     if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
         X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
+    if skeleton == "clip":
+        X_world = fit_clip_skeleton(X_world, kp22, conf22, clip.K[:, 0], T_world[:, 0], fps)
     R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
     X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     K, size = clip.K, clip.size

@@ -246,3 +246,43 @@ def failing_kernel(*args, **kwargs):
 
 
 failing_kernel.calls = 0
+
+
+def glb_joint_positions(path) -> dict:
+    """Independent forward kinematics of a GLB written by ``write_gltf``: ``{node name: (T, 3)}`` world
+    positions (metres) from its nodes, root translation channel and rotation channels (float32 data)."""
+    from scipy.spatial.transform import Rotation
+
+    from mocap_fast.io.export import read_glb
+
+    gltf, binary = read_glb(path)
+
+    def accessor(k):
+        acc = gltf["accessors"][k]
+        view = gltf["bufferViews"][acc["bufferView"]]
+        n = {"SCALAR": 1, "VEC3": 3, "VEC4": 4}[acc["type"]]
+        return np.frombuffer(binary, "<f4", acc["count"] * n, view["byteOffset"]).reshape(acc["count"], n).astype(float)
+
+    anim = gltf["animations"][0]
+    rot, trans = {}, None
+    for ch in anim["channels"]:
+        out = accessor(anim["samplers"][ch["sampler"]]["output"])
+        if ch["target"]["path"] == "rotation":
+            rot[ch["target"]["node"]] = out
+        else:
+            trans = out
+    nodes = gltf["nodes"]
+    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
+    G, pos, got = {}, {}, {}
+    for i, n in enumerate(nodes):  # parents precede children
+        if i not in rot:  # the mesh node
+            continue
+        R = Rotation.from_quat(rot[i]).as_matrix()
+        if i not in parent:
+            G[i], pos[i] = R, trans
+        else:
+            p = parent[i]
+            G[i] = G[p] @ R
+            pos[i] = pos[p] + np.einsum("tab,b->ta", G[p], np.array(n["translation"]))
+        got[n["name"]] = pos[i]
+    return got

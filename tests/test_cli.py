@@ -29,6 +29,10 @@ def test_demo_runs_with_packaged_model(tmp_path, capsys):
     assert set(metrics["model"]) == set(metrics["ground_cutout"])
     d = np.load(tmp_path / "demo" / "lifted.npz")
     assert d["joints"].shape == d["ground_truth"].shape and np.isfinite(d["joints"]).all()
+    from test_cli_outputs import LIFT_NPZ_KEYS  # the NPZ of `lift`: same writer, same keys
+
+    assert set(d.files) == LIFT_NPZ_KEYS | {"keypoints", "ground_truth"}
+    assert json.loads(str(d["metadata"]))["skeleton"] == "clip"
 
 
 def test_lift_command(tmp_path, tiny_file):

@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from helpers import SHARED_DATA, have_shared
+from helpers import SHARED_DATA, glb_joint_positions, have_shared
+
 from mocap_fast import Camera
 from mocap_fast.data.bvh import read_bvh
 from mocap_fast.io import _atomic
@@ -179,7 +180,8 @@ def test_gltf_structure_and_forward_kinematics(tmp_path):
     assert gltf["asset"]["version"] == "2.0" and gltf["extras"]["model"] == "m"
     assert gltf["buffers"][0]["byteLength"] == len(binary)
     nodes = gltf["nodes"]
-    assert len(nodes) == 26 and {n["name"] for n in nodes} >= set(NAMES)
+    assert len(nodes) == 27 and {n["name"] for n in nodes} >= set(NAMES)  # 26 skeleton nodes + the body mesh
+    assert nodes[26] == {"name": "body", "mesh": 0, "skin": 0} and gltf["scenes"][0]["nodes"] == [0, 26]
     anim = gltf["animations"][0]
     T = X.shape[0]
     times = _accessor(gltf, binary, anim["samplers"][0]["input"])[:, 0]
@@ -200,23 +202,12 @@ def test_gltf_structure_and_forward_kinematics(tmp_path):
     assert len(rot) == 26 and trans is not None
     skin = gltf["skins"][0]
     assert _accessor(gltf, binary, skin["inverseBindMatrices"]).shape == (26, 16)
-    # independent FK from the GLB's nodes and channels
-    parent = {c: i for i, n in enumerate(nodes) for c in n.get("children", [])}
-    G, pos, got = {}, {}, {}
-    for i, n in enumerate(nodes):  # parents precede children
-        R = Rotation.from_quat(rot[i]).as_matrix()
-        if i not in parent:
-            G[i], pos[i] = R, trans
-        else:
-            p = parent[i]
-            G[i] = G[p] @ R
-            pos[i] = pos[p] + np.einsum("tab,b->ta", G[p], np.array(n["translation"]))
-        got[n["name"]] = pos[i]
+    got = glb_joint_positions(path)  # independent FK from the GLB's nodes and channels
     np.testing.assert_allclose(np.stack([got[n] for n in NAMES], 1), _rigid_reference(X), atol=1e-3)
     import pygltflib  # independent loaders, in the [dev] extra
     import trimesh
 
-    assert len(pygltflib.GLTF2().load(str(path)).nodes) == 26
+    assert len(pygltflib.GLTF2().load(str(path)).nodes) == 27
     assert trimesh.load(str(path)) is not None
 
 
@@ -260,7 +251,7 @@ def test_json_npz_and_export_result(tmp_path):
     res = _fake_result()
     meta = {"version": "0.1.0", "model": "tiny"}
     written = export_result(res, tmp_path / "o", "all", meta)
-    assert set(written) == {"bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif"}
+    assert set(written) == {"bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif", "overlay"}
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == sorted(p.name for p in written.values())
     d = json.loads(written["json"].read_text())
     assert d["metadata"] == meta and d["fps"] == 30.0 and d["joint_names"] == list(NAMES)

@@ -69,7 +69,7 @@ def test_long_sequence_windows_blend_without_seam(tiny, monkeypatch):
     import mocap_fast.lifting as lift_mod
     from mocap_fast.model.config import TINY
 
-    def stub(model, problem, steps, seed, backend):
+    def stub(model, problem, steps, seed, backend, progress=None):
         n, w = problem.observed.shape[:2]
         off = torch.zeros(n, 1, 1, 3)
         off[1::2, 0, 0, 0] = 0.4

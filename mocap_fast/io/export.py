@@ -11,7 +11,9 @@
   offset; rest rotations identity = the T-pose), a skin listing them (inverse bind matrices of
   the rest pose), one animation with a LINEAR ``translation`` channel on the root and a
   ``rotation`` channel (unit quaternions x, y, z, w, sign-continuous) on every node; times
-  ``t / fps`` seconds; metres, y up (glTF's own convention). No mesh.
+  ``t / fps`` seconds; metres, y up (glTF's own convention). A mesh node ``body`` draws the
+  body: capsules per bone bound to the skin (:mod:`mocap_fast.io.body_mesh`), material
+  :data:`BODY_COLOR`.
 * **C3D** (:func:`write_c3d_joints`): one marker per SMPL-22 joint, millimetres, y up
   (:mod:`mocap_fast.io.c3d`).
 * **JSON** / **NPZ** (:func:`write_json`, :func:`write_npz`): ``joints`` (T, 22, 3) world metres,
@@ -37,6 +39,7 @@ from .._arrays import check_positive
 from ..joints import SMPL22
 from ._atomic import write_bytes, write_json as _write_json_file, write_npz as _write_npz_file, write_text
 from .c3d import write_c3d
+from .body_mesh import capsule_body, rest_positions
 from .skeleton import Skeleton, euler_zyx_degrees, fit_skeleton, matrix_to_quaternion
 
 __all__ = [
@@ -52,12 +55,17 @@ __all__ = [
     "metadata",
 ]
 
-EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif")
+EXPORT_FORMATS = ("bvh", "gltf", "c3d", "json", "npz", "html", "png", "gif", "overlay")
 EXPORT_FILES = {"bvh": "lifted.bvh", "gltf": "lifted.glb", "c3d": "lifted.c3d", "json": "lifted.json", "npz": "lifted.npz",
-                "html": "viewer.html", "png": "views.png", "gif": "motion.gif"}
-"""Pictures: ``html`` = interactive viewer, ``png`` = 2D input over every view, ``gif`` = 3D animation
-(:mod:`mocap_fast.viz`)."""
+                "html": "viewer.html", "png": "views.png", "gif": "motion.gif", "overlay": "overlay.mp4"}
+"""Pictures: ``html`` = interactive viewer, ``png`` = 2D input over every view, ``gif`` = 3D animation,
+``overlay`` = the 2D input and the reprojected lift over blank frames or the input video
+(``overlay.gif`` instead of ``.mp4`` without imageio-ffmpeg) (:mod:`mocap_fast.viz`)."""
 PathLike = Union[str, os.PathLike]
+BODY_COLOR = (0.85, 0.25, 0.15, 1.0)
+"""Base colour (linear RGBA) of the GLB body."""
+_COMPONENT = {"<f4": 5126, "u1": 5121, "<u2": 5123}
+_ARRAY_BUFFER, _ELEMENT_ARRAY_BUFFER = 34962, 34963
 
 
 def _np(x: Any) -> np.ndarray:
@@ -166,13 +174,17 @@ def write_gltf(path: PathLike, joints: Any, fps: float, extras: dict | None = No
     views: list[dict] = []
     accessors: list[dict] = []
 
-    def add(arr: np.ndarray, gl_type: str, minmax: bool = False) -> int:
-        a = np.ascontiguousarray(arr, dtype="<f4")
+    def add(arr: np.ndarray, gl_type: str, minmax: bool = False, dtype: str = "<f4", target: int | None = None) -> int:
+        a = np.ascontiguousarray(arr, dtype=dtype)
         while len(blob) % 4:
             blob.append(0)
-        views.append({"buffer": 0, "byteOffset": len(blob), "byteLength": a.nbytes})
+        view = {"buffer": 0, "byteOffset": len(blob), "byteLength": a.nbytes}
+        if target is not None:
+            view["target"] = target
+        views.append(view)
         blob.extend(a.tobytes())
-        acc = {"bufferView": len(views) - 1, "componentType": 5126, "count": int(a.shape[0]), "type": gl_type}
+        acc = {"bufferView": len(views) - 1, "componentType": _COMPONENT[dtype], "count": int(a.shape[0]),
+               "type": gl_type}
         if minmax:
             flat = a.reshape(a.shape[0], -1)
             acc["min"] = [float(v) for v in flat.min(0)]
@@ -183,10 +195,7 @@ def write_gltf(path: PathLike, joints: Any, fps: float, extras: dict | None = No
     times = add(np.arange(T) / fps, "SCALAR", minmax=True)
     root_t = add(sk.root_positions, "VEC3", minmax=True)
     q = _continuous(matrix_to_quaternion(sk.local_rotations))[..., [1, 2, 3, 0]]  # (T, N, xyzw)
-    # rest (bind) pose: identity rotations; global rest position = root start + summed offsets
-    rest = np.zeros((N, 3))
-    for i, p in enumerate(sk.parents):
-        rest[i] = sk.root_positions[0] if p < 0 else rest[p] + sk.offsets[i]
+    rest = rest_positions(sk)  # bind pose: identity rotations
     ibm = np.tile(np.eye(4), (N, 1, 1))
     ibm[:, :3, 3] = -rest
     ibm_acc = add(ibm.transpose(0, 2, 1).reshape(N, 16), "MAT4")  # column-major
@@ -202,13 +211,25 @@ def write_gltf(path: PathLike, joints: Any, fps: float, extras: dict | None = No
     for i in range(N):
         samplers.append({"input": times, "output": add(q[:, i], "VEC4"), "interpolation": "LINEAR"})
         channels.append({"sampler": len(samplers) - 1, "target": {"node": i, "path": "rotation"}})
+    body = capsule_body(sk)
+    attributes = {
+        "POSITION": add(body.positions, "VEC3", minmax=True, target=_ARRAY_BUFFER),
+        "NORMAL": add(body.normals, "VEC3", target=_ARRAY_BUFFER),
+        "JOINTS_0": add(body.joints, "VEC4", dtype="u1", target=_ARRAY_BUFFER),
+        "WEIGHTS_0": add(body.weights, "VEC4", target=_ARRAY_BUFFER),
+    }
+    indices = add(body.indices, "SCALAR", dtype="<u2", target=_ELEMENT_ARRAY_BUFFER)
+    nodes.append({"name": "body", "mesh": 0, "skin": 0})
     while len(blob) % 4:
         blob.append(0)
     gltf = {
         "asset": {"version": "2.0", "generator": "mocap_fast"},
         "scene": 0,
-        "scenes": [{"name": "mocap_fast", "nodes": [0]}],
+        "scenes": [{"name": "mocap_fast", "nodes": [0, N]}],
         "nodes": nodes,
+        "meshes": [{"name": "body", "primitives": [{"attributes": attributes, "indices": indices, "material": 0}]}],
+        "materials": [{"name": "body", "pbrMetallicRoughness": {"baseColorFactor": list(BODY_COLOR), "metallicFactor": 0.0,
+                                                                 "roughnessFactor": 0.8}}],
         "skins": [{"name": "smpl22", "joints": list(range(N)), "skeleton": 0, "inverseBindMatrices": ibm_acc}],
         "animations": [{"name": "lifted", "samplers": samplers, "channels": channels}],
         "accessors": accessors,
@@ -274,8 +295,10 @@ def write_json(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, 
 
 
 def write_npz(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, confidence: Any = None,
-              cameras: Sequence[Any] | None = None, meta: dict | None = None, views_2d: Any = None) -> Path:
-    """Atomically write the motion as a compressed NPZ (``metadata`` is a JSON string)."""
+              cameras: Sequence[Any] | None = None, meta: dict | None = None, views_2d: Any = None,
+              extra: dict[str, Any] | None = None) -> Path:
+    """Atomically write the motion as a compressed NPZ (``metadata`` is a JSON string); ``extra``: more
+    named arrays (e.g. the demo's ``keypoints`` and ``ground_truth``), names other than the standard keys."""
     X = _joints(joints)
     arrays: dict[str, Any] = {"joints": X, "fps": np.float64(check_positive(fps, "fps")),
                               "joint_names": np.array(SMPL22.joint_names)}
@@ -290,6 +313,10 @@ def write_npz(path: PathLike, joints: Any, fps: float, joints_cam: Any = None, c
         arrays["camera_T_w2c"] = np.stack([_np(c.T_w2c) for c in cameras])
         arrays["camera_image_size"] = np.array([list(c.image_size) for c in cameras], dtype=np.int64)
     arrays["metadata"] = np.array(json.dumps(meta if meta is not None else metadata(), default=str))
+    for k, v in (extra or {}).items():
+        if k in arrays or k in ("joints_cam", "confidence", "views_2d") or k.startswith("camera_"):
+            raise ValueError(f"extra: {k!r} is a standard key of the NPZ")
+        arrays[k] = _np(v) if not isinstance(v, (str, np.str_)) else np.array(v)
     return _write_npz_file(path, **arrays)
 
 
@@ -314,10 +341,14 @@ def parse_formats(spec: str | Iterable[str]) -> list[str]:
 
 def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "npz", meta: dict | None = None,
                   names: dict[str, str] | None = None, keypoints: Any = None,
-                  joint_format: str = "smpl22") -> dict[str, Path]:
+                  joint_format: str = "smpl22", keypoint_confidence: Any = None, video: PathLike | None = None,
+                  npz_extra: dict[str, Any] | None = None) -> dict[str, Path]:
     """Write a :class:`~mocap_fast.lifting.LiftResult` of one clip in every format of ``formats``.
 
-    ``keypoints`` ``(T, J, 2)`` (in ``joint_format``) is the 2D input, drawn over view 0 by ``png``.
+    ``keypoints`` ``(T, J, 2)`` (in ``joint_format``, confidence ``keypoint_confidence`` ``(T, J)`` or
+    None) is the 2D input, drawn over view 0 by ``png`` and by ``overlay`` (over the frames of
+    ``video`` when given, see :func:`mocap_fast.viz.overlay.write_overlay`). ``npz_extra``: more arrays
+    for the NPZ (:func:`write_npz`).
 
     Returns ``{format: path}``; file names are :data:`EXPORT_FILES` unless ``names`` overrides them.
     """
@@ -341,7 +372,7 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
         elif f == "json":
             written[f] = write_json(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta)
         elif f == "npz":
-            written[f] = write_npz(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta, res.views_2d)
+            written[f] = write_npz(p, X, fps, res.joints_cam, res.confidence, res.cameras, meta, res.views_2d, npz_extra)
         elif f == "html":
             from ..viz.html import write_html
 
@@ -354,4 +385,10 @@ def export_result(res: Any, out_dir: PathLike, formats: str | Iterable[str] = "n
             from ..viz.plots import animate
 
             written[f] = animate(res, p, stride=max(1, X.shape[0] // 150))
+        elif f == "overlay":
+            from ..viz.overlay import default_overlay_name, write_overlay
+
+            if "overlay" not in (names or {}):
+                p = out / default_overlay_name()
+            written[f] = write_overlay(res, keypoints, p, joint_format, keypoint_confidence, video)
     return written
