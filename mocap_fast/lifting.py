@@ -17,7 +17,7 @@ from ._arrays import as_tensor, check_positive, like_input
 from .backends import BACKENDS
 from .footlock import foot_lock as lock_feet
 from .format_detect import resolve_auto
-from .grounding import ground_anchor, smooth_ground_anchor
+from .grounding import ground_anchor, ray_ground_anchor, smooth_ground_anchor
 from .joints import get_format, to_smpl22
 from .model.io import LoadedModel, load_model
 from .observation import observe
@@ -397,7 +397,7 @@ def lift(
         X, failed = _sample_clip(clip, mdl, opts, n_steps, device, quiet)
     X, failed = X.clone(), failed.clone()  # normal tensors again: later stages work in place
     X = _repair_failed(X, failed, clip)
-    X = _post_filter(X, clip.centre0, anchor, smooth)
+    X = _post_filter(X, clip, anchor, smooth)
     if X.shape[1] != inp.kp.shape[1] or abs(inp.fps - MODEL_FPS) > 1e-6:
         X, conf = _resample(X, MODEL_FPS, inp.fps, inp.kp.shape[1]), conf_in_22
     X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps, opts.skeleton, kp_in_22, conf_in_22)
@@ -535,10 +535,12 @@ def _repair_failed(X: torch.Tensor, failed: torch.Tensor, clip: _Clip) -> torch.
     return _fill_failed(X, failed, clip.g_obs, clip.size[:, 0], clip.K[:, 0], clip.Tw[:, 0], clip.kp, clip.conf)
 
 
-def _post_filter(X: torch.Tensor, centre0: torch.Tensor, anchor: bool, smooth: float) -> torch.Tensor:
-    """Per-frame smooth ground anchoring, then the temporal Gaussian (both optional)."""
+def _post_filter(X: torch.Tensor, clip: _Clip, anchor: bool, smooth: float) -> torch.Tensor:
+    """Per-frame smooth ground anchoring and the blend with the lower ankle's ray depth, then the
+    temporal Gaussian (both optional)."""
     if anchor:
-        X, _ = smooth_ground_anchor(X, centre0)
+        X, _ = smooth_ground_anchor(X, clip.centre0)
+        X, _ = ray_ground_anchor(X, clip.kp, clip.conf, clip.K[:, 0], clip.Tw[:, 0])
     if smooth > 0:
         X = _gaussian_in_time(X, smooth)
     return X

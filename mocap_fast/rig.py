@@ -91,21 +91,21 @@ def ray_plane_hits(pixels: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor, h
     return centre + lam[..., None] * rays_w, valid
 
 
-def lower_ankle(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def lower_ankle(keypoints: torch.Tensor, confidence: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Per frame, the observed SMPL-22 ankle (7 left, 8 right) lowest in the image.
 
     Args:
         keypoints: ``[..., T, 22, 2]`` pixels; confidence: ``[..., T, 22]``.
 
     Returns:
-        ``(pixels [..., T, 2], observed [..., T] bool)``.
+        ``(pixels [..., T, 2], observed [..., T] bool, joint [..., T] int64: 7 or 8)``.
     """
     ank = keypoints[..., [7, 8], :]
     conf = confidence[..., [7, 8]]
     v = torch.where(conf > 0, ank[..., 1], torch.full_like(ank[..., 1], -math.inf))
     idx = v.argmax(-1)
     pix = torch.gather(ank, -2, idx[..., None, None].expand(*idx.shape, 1, 2)).squeeze(-2)
-    return pix, (conf > 0).any(-1)
+    return pix, (conf > 0).any(-1), idx + 7
 
 
 def ground_positions(keypoints: torch.Tensor, confidence: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor):
@@ -117,7 +117,7 @@ def ground_positions(keypoints: torch.Tensor, confidence: torch.Tensor, K: torch
     Returns:
         ``(points [B, T, 3] world, valid [B, T] bool)``.
     """
-    pix, seen = lower_ankle(keypoints, confidence)
+    pix, seen, _ = lower_ankle(keypoints, confidence)
     hits, valid = ray_plane_hits(pix, K, T_w2c, ANKLE_HEIGHT)
     return hits, valid & seen
 

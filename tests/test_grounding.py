@@ -1,5 +1,6 @@
 """Ground anchoring: keeps every joint on its camera ray, puts the feet on the ground, knows its limits."""
 
+import pytest
 import torch
 from hypothesis import given, strategies as st
 
@@ -87,3 +88,50 @@ def test_smooth_anchor_ignores_short_flights_and_low_cameras():
     torch.testing.assert_close(k_low, torch.ones_like(k_low))  # camera at foot level: no leverage
     short, _ = smooth_ground_anchor(X[:, :5], centre)  # shorter than the filters: edges replicated
     assert short.shape == (1, 5, 22, 3) and torch.isfinite(short).all()
+
+
+def _ray_case(gen, scale, cam_h, T=40):
+    """Truth: a vertical figure (pelvis straight above the ankles) whose ankles (7, 8) stand at
+    ANKLE_HEIGHT; its keypoints seen by a level camera at height ``cam_h`` (so pelvis and ankles share
+    a camera depth); the same figure scaled by ``scale`` about the camera centre (same rays, wrong depth)."""
+    from mocap_fast import Camera
+    from mocap_fast.rig import ANKLE_HEIGHT
+
+    X = _walk(gen, T)
+    X[..., [7, 8], 1] = ANKLE_HEIGHT
+    X[..., [7, 8], 0] = X[..., [0], 0]
+    X[..., [7, 8], 2] = X[..., [0], 2]  # ankles under the pelvis: the flat figure's depth is exact
+    cam = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=cam_h, pitch_deg=0)
+    kp = cam.project(X[0].reshape(-1, 3)).reshape(1, T, 22, 2)
+    centre = torch.linalg.inv(cam.T_w2c)[:3, 3].to(X)
+    wrong = centre + scale * (X - centre)
+    return X, wrong, kp, cam, centre
+
+
+@given(seed=st.integers(0, 2**31 - 1), scale=st.floats(0.75, 1.3), cam_h=st.floats(1.0, 4.0),
+       weights=st.sampled_from([grounding.RAY_WEIGHTS, (1.0, 0.0), (0.0, 1.0)]))
+def test_ray_anchor_moves_the_depth_towards_both_ray_depths_and_keeps_rays(seed, scale, cam_h, weights):
+    X, wrong, kp, cam, centre = _ray_case(torch.Generator().manual_seed(seed), scale, cam_h)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(grounding, "RAY_WEIGHTS", weights)
+        fixed, k = grounding.ray_ground_anchor(wrong, kp, torch.ones(kp.shape[:-1]), cam.K[None], cam.T_w2c[None])
+    expected = 1 + sum(weights) * (1 / scale - 1)  # both ray depths are exact here; the lifted one keeps its share
+    torch.testing.assert_close(k, torch.full_like(k, expected), atol=1e-9, rtol=0)
+    torch.testing.assert_close(fixed, centre + expected * (wrong - centre), atol=1e-9, rtol=0)
+    if sum(weights) == 1.0:
+        torch.testing.assert_close(fixed, X, atol=1e-9, rtol=0)
+    rays = lambda P: torch.nn.functional.normalize(P - centre, dim=-1)  # noqa: E731
+    torch.testing.assert_close(rays(fixed), rays(wrong), atol=1e-12, rtol=0)
+
+
+def test_ray_anchor_fills_frames_without_a_ray_and_keeps_the_lifted_depth_without_any():
+    X, wrong, kp, cam, _ = _ray_case(torch.Generator().manual_seed(1), 1.2, 2.0)
+    conf = torch.ones(kp.shape[:-1])
+    conf[:, 10:20, [7, 8]] = 0  # no ankle seen in frames 10-19: the neighbours' scale holds
+    fixed, k = grounding.ray_ground_anchor(wrong, kp, conf, cam.K[None], cam.T_w2c[None])
+    assert torch.isfinite(fixed).all()
+    torch.testing.assert_close(k, torch.full_like(k, 1 + sum(grounding.RAY_WEIGHTS) * (1 / 1.2 - 1)), atol=1e-9, rtol=0)
+    conf[:] = 0
+    kept, k = grounding.ray_ground_anchor(wrong, kp, conf, cam.K[None], cam.T_w2c[None])
+    torch.testing.assert_close(k, torch.ones_like(k), atol=1e-12, rtol=0)
+    torch.testing.assert_close(kept, wrong, atol=1e-12, rtol=0)
