@@ -15,7 +15,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from mocap_fast.model.io import DEFAULT_MODEL, load_model, set_recommended_sampler
+from mocap_fast.model.io import DEFAULT_MODEL, load_model, set_metadata, set_recommended_sampler
 
 ASSETS = Path(__file__).resolve().parents[1] / "mocap_fast" / "assets"
 
@@ -26,6 +26,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--out", default=str(ASSETS / DEFAULT_MODEL), help="destination (default: the packaged default)")
+    p.add_argument("--licence", default=None,
+                   help="licence note stored in the file's metadata (e.g. the data licences the weights inherit)")
     p.add_argument("--set-only", action="store_true", help="only write the sampler metadata into MODEL in place")
     args = p.parse_args(argv)
     try:
@@ -36,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
             if dst.resolve() != Path(args.model).resolve():
                 shutil.copyfile(args.model, dst)
         set_recommended_sampler(dst, args.sampler, args.steps)
+        if args.licence is not None:
+            set_metadata(dst, licence=args.licence)
         print(f"{dst}: recommended sampler {args.sampler}, {load_model(dst).recommended_steps()[1]} steps")
     except ValueError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)

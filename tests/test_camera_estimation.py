@@ -138,6 +138,6 @@ def test_cli_camera_auto(tmp_path, capsys):
     assert "image-size" in capsys.readouterr().err
     assert main(base + ["--image-size", "1920", "1080", "--fov", "0", "--quiet"]) == 2
     assert "fov" in capsys.readouterr().err
-    assert main(base + ["--image-size", "1920", "1080", "--person-height", "1.7", "--steps", "1"]) == 0
+    assert main(base + ["--image-size", "1920", "1080", "--person-height", "1.7", "--steps", "1", "--force"]) == 0
     out = capsys.readouterr().out
     assert "camera auto: focal" in out and (tmp_path / "o" / "lifted.npz").exists()

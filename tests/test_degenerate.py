@@ -73,7 +73,7 @@ def test_points_behind_virtual_cameras_are_clipped_with_a_warning(tiny):
 def _corrupting(kind):
     real = lift_mod.sample_fast
 
-    def fake(model, problem, steps, seed, backend):
+    def fake(model, problem, steps, seed, backend, progress=None):
         X = real(model, problem, steps, seed, backend).clone()
         if kind == "nan_window":
             X[0] = float("nan")

@@ -21,7 +21,7 @@ def test_windows_are_sampled_in_bounded_chunks(tiny, monkeypatch):
     real = lift_mod.sample_fast
     sizes = []
 
-    def spy(model, problem, steps, seed, backend):
+    def spy(model, problem, steps, seed, backend, progress=None):
         sizes.append(problem.K_g.shape[0])
         return real(model, problem, steps, seed, backend)
 

@@ -140,6 +140,8 @@ def load_keypoints(
     else:
         raise _err(p, "no such file or folder")
     kp, conf, info = _select_person(frames, person, p)
+    if joint_format == "auto" and source == "coco" and kp.shape[1] == 17:
+        joint_format = "coco17"  # the COCO keypoint format defines its 17 joints' order
     kp, conf, fmt, info["layout"] = _convert_layout(kp, conf, joint_format, layout, p)
     return Keypoints2D(kp, conf, fmt, fps, source, info)
 

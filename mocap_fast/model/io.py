@@ -114,7 +114,16 @@ def set_recommended_sampler(path: str | Path, sampler: str, steps: int) -> None:
         raise ValueError(f"steps: ddpm runs the full schedule of {cfg.diffusion_steps} steps, got {steps}")
     if sampler == "ddim" and steps >= cfg.diffusion_steps:
         raise ValueError(f"steps: ddim needs fewer than the schedule's {cfg.diffusion_steps} steps, got {steps}")
-    meta.update(sampler=sampler, steps=str(steps))
+    set_metadata(path, sampler=sampler, steps=str(steps))
+
+
+def set_metadata(path: str | Path, **entries: str) -> None:
+    """Add or replace string metadata ``entries`` of the model file ``path`` (e.g. ``licence``);
+    weights and every other entry are kept."""
+    meta = read_metadata(path)
+    if meta.get("format") != FORMAT:
+        raise ValueError(f"model: {path} is not a mocap_fast model file (format {meta.get('format')!r})")
+    meta.update({k: str(v) for k, v in entries.items()})
     mode = os.stat(path).st_mode & 0o777
     atomic_save(load_file(str(path)), path, meta)
     os.chmod(path, mode)  # mkstemp's 0600 would make the packaged file unreadable to others
