@@ -16,6 +16,6 @@ mocap-fast train --stage 2 --config small --data $CMU --out $R/s2a --init $R/s1/
 mocap-fast train --stage 2 --config small --data $CMU --out $R/s2b --init $R/s2a/last.safetensors --steps 4000 --lr 1.5e-4 --seed 1
 mocap-fast train --stage 2 --config small --data $CMU --out $R/s2c --init $R/s2b/last.safetensors --steps 3000 --lr 1e-4 --seed 2
 # stage 3: all three data sets, skeleton re-proportioning, cameras 2-20 m, short clips padded
-mocap-fast train --stage 2 --config small --data $ALL --out $R/s3 --init $R/s2c/last.safetensors --steps 9000 --lr 1.5e-4 --seed 1
+mocap-fast train --stage 2 --config small --data $ALL --out $R/s3 --init $R/s2c/last.safetensors --steps 5000 --lr 1.5e-4 --seed 1
 cp $R/s3/last.safetensors $R/default_small.safetensors
-echo "wrote $R/default_small.safetensors (package it with: python scripts/package_model.py $R/default_small.safetensors)"
+echo "wrote $R/default_small.safetensors (package it with: python scripts/package_model.py $R/default_small.safetensors --sampler ddim --steps 10 --licence 'CC BY-SA 3.0 (trained on HDM05), see MODEL_CARD.md')"
