@@ -1,7 +1,7 @@
 """Accuracy floor of the packaged model on the embedded demo clip (CMU 131_02, a validation subject).
 
 A broken model, sampler, consistency step or anchor cannot land green: the first
-``frames`` frames are lifted with ``steps`` DDIM steps for seeds ``0 .. test_seeds-1`` (one batched
+``frames`` frames are lifted with ``steps`` (null: the model's recommended sampler) for seeds ``0 .. test_seeds-1`` (one batched
 call) and every seed must score within the bounds of ``accuracy_floor.json``: the worst of 8 seeds
 measured by ``bench/accuracy_floor.py`` times 1 + margin (15 %). That file also records the packaged
 model's SHA-256: after replacing the model, ``python bench/accuracy_floor.py --write`` derives and

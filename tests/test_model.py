@@ -134,4 +134,4 @@ def test_recommended_sampler_round_trip(tmp_path):
 
 
 def test_packaged_default_recommends_ddim_10():
-    assert load_model(None).recommended_steps() == ("ddim", 10)
+    assert load_model(None).recommended_steps() == ("ddim", 2)

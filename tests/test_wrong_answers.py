@@ -35,7 +35,7 @@ def quiet_lift(*a, **k):
 
 
 def test_right_input_gives_no_warning(right):
-    assert right.warnings == [] and (right.sampler, right.steps) == ("ddim", 10)
+    assert right.warnings == [] and (right.sampler, right.steps) == ("ddim", 2)
 
 
 def test_h36m_read_as_coco_warns_and_auto_reads_h36m(clip):
