@@ -14,7 +14,7 @@ import torch
 
 from ._arrays import check_positive
 
-__all__ = ["resample"]
+__all__ = ["resample", "frame_pairs", "resample_axis"]
 
 
 def _is_integral(ratio: float) -> bool:
@@ -23,13 +23,67 @@ def _is_integral(ratio: float) -> bool:
     return k >= 1 and abs(ratio - k) <= 1e-3 * ratio
 
 
+def frame_pairs(T: int, fps_in: float, fps_out: float, n_out: int | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The resampling rule: for output frame k at time k / fps_out, its two neighbouring input
+    frames and the blend between them.
+
+    When fps_in / fps_out is an integer n (within 0.1%), output frame k is input frame k * n; else
+    times within 1e-6 frame of an input frame snap to it. Times after the last input frame hold it.
+
+    Args:
+        T: input frames, >= 1.
+        fps_in, fps_out: frame rates, > 0 (not checked here).
+        n_out: output frames; default every k with k / fps_out <= (T - 1) / fps_in, i.e.
+            ``floor((T - 1) * fps_out / fps_in) + 1`` (``ceil(T / n)`` when subsampling by n).
+
+    Returns:
+        ``i0, i1`` int64 ``[n_out]`` (``i1 = min(i0 + 1, T - 1)``) and the blend ``w`` float64
+        ``[n_out]`` in [0, 1]: output = ``(1 - w) * x[i0] + w * x[i1]``.
+    """
+    ratio = fps_in / fps_out
+    if n_out is None:
+        n_out = int(math.floor((T - 1) / ratio + 1e-9)) + 1
+    if _is_integral(ratio):
+        t = np.arange(n_out, dtype=np.float64) * round(ratio)
+    else:
+        t = np.arange(n_out, dtype=np.float64) * fps_in / fps_out
+        t = np.where(np.abs(t - np.rint(t)) < 1e-6, np.rint(t), t)
+    t = np.minimum(t, T - 1)
+    i0 = np.floor(t).astype(np.int64)
+    i1 = np.minimum(i0 + 1, T - 1)
+    return i0, i1, t - i0
+
+
+def resample_axis(x: Any, fps_in: float, fps_out: float, axis: int = 0, n_out: int | None = None) -> Any:
+    """:func:`frame_pairs` applied along ``axis`` of a floating numpy array or torch tensor.
+
+    The blend is computed in float64 and cast back to ``x``'s dtype; output frames that fall on an
+    input frame are that frame exactly. Returns the input's kind, on its device.
+    """
+    i0, i1, w = frame_pairs(x.shape[axis], fps_in, fps_out, n_out)
+    shape = [1] * x.ndim
+    shape[axis] = len(w)
+    exact = w == 0
+    if isinstance(x, torch.Tensor):
+        j0, j1 = torch.from_numpy(i0).to(x.device), torch.from_numpy(i1).to(x.device)
+        x0, x1 = x.index_select(axis, j0), x.index_select(axis, j1)
+        wt = torch.from_numpy(w.reshape(shape)).to(x.device)
+        out = ((1.0 - wt) * x0 + wt * x1).to(x.dtype)
+        keep = torch.from_numpy(exact.reshape(shape)).to(x.device)
+        return torch.where(keep, x0, out)
+    x0, x1 = np.take(x, i0, axis), np.take(x, i1, axis)
+    out = (x0 * (1.0 - w.reshape(shape)) + x1 * w.reshape(shape)).astype(x.dtype)
+    return np.where(exact.reshape(shape), x0, out)
+
+
 def resample(joints: Any, fps_in: float, fps_out: float) -> Any:
     """Resample a motion along its first axis from ``fps_in`` to ``fps_out``.
 
     Frame k of the output is at time k / fps_out; it is linearly interpolated between the two
     neighbouring input frames, for every time up to the last input frame. When fps_in / fps_out
     is an integer n (within 0.1%), the output is exactly every n-th input frame; when
-    fps_out / fps_in is an integer, every input frame appears unchanged in the output.
+    fps_out / fps_in is an integer, every input frame appears unchanged in the output
+    (:func:`frame_pairs` is the rule).
 
     Args:
         joints: ``(T, ...)`` array (numpy or torch), T >= 1.
@@ -50,16 +104,5 @@ def resample(joints: Any, fps_in: float, fps_out: float) -> Any:
         raise ValueError(f"joints: expected shape (T, ...) with T >= 1, got {x.shape}")
     if not np.issubdtype(x.dtype, np.floating):
         x = x.astype(np.float64)
-    ratio = fps_in / fps_out
-    if _is_integral(ratio):
-        out = x[:: round(ratio)].copy()
-    else:
-        n = int(math.floor((x.shape[0] - 1) / ratio + 1e-9)) + 1
-        t = np.arange(n, dtype=np.float64) * fps_in / fps_out
-        t = np.where(np.abs(t - np.rint(t)) < 1e-6, np.rint(t), t)
-        i0 = np.minimum(np.floor(t).astype(np.int64), x.shape[0] - 1)
-        i1 = np.minimum(i0 + 1, x.shape[0] - 1)
-        # hand-written lerp: np.interp is 1-D, and the snapped times above keep frames exact
-        w = (t - i0).reshape((n,) + (1,) * (x.ndim - 1))
-        out = (x[i0] * (1.0 - w) + x[i1] * w).astype(x.dtype)
+    out = np.ascontiguousarray(resample_axis(x, fps_in, fps_out))
     return torch.from_numpy(out).to(joints.device) if is_torch else out
