@@ -355,8 +355,7 @@ def lift(
         smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
             joints (``0`` = off, the authors' method unfiltered). The observed view is kept exactly
             in every denoising step, so 2D detector noise reaches the output; the default 1 frame
-            removes most of it (val, 3 px noise: Accel 59 -> 13 mm/frame², PA-MPJPE 56.3 -> 52.2 mm)
-            for +0.3 mm PA-MPJPE on exact 2D.
+            removes most of it at a small cost on exact 2D (measured: MODEL_CARD.md).
         rig: ``"window"`` (default): the virtual cameras of each 64-frame window stand around where
             the person is in that window, as in training; ``"clip"``: one rig around the whole clip's
             area for every window (a person walking far meets cameras the model was not trained with).
