@@ -23,8 +23,8 @@ from .model.io import LoadedModel, load_model
 from .observation import observe
 from .plausibility import implausible, outside_image, warning_text
 from .progress import note, progress_bar
-from .resampling import frame_pairs, resample_axis
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
+from .resampling import frame_pairs, resample_axis
 from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
 from .sampler import Problem, sample_fast, sample_reference, step_plan
 from .skeleton_fit import fit_clip_skeleton
@@ -426,7 +426,7 @@ def _resolve_model(model: Any, device: torch.device) -> LoadedModel:
     if model is None:
         return default_model(device)
     if isinstance(model, (str, os.PathLike)):
-        return load_model(model, device)
+        return load_model(os.fspath(model), device)
     raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
 
 
