@@ -2,7 +2,7 @@
 # One short GPU loan, one go (budget: under 6 minutes on one modern GPU):
 #   1. the device and versions;  2. every CUDA test (`pytest -k cuda tests`);
 #   3. the Triton benchmarks (bench/test_bench_triton.py);  4. the lift() benchmark on CUDA.
-# Results go under $OUT (set by the device tool; default a new temporary folder): log.txt, tests.txt,
+# Results go under $OUT (set by the device tool; default a new temporary folder): log.txt, tests.xml (JUnit),
 # triton.json, lift.json and RESULTS_gpu.md (tables in bench/RESULTS.md's format, to paste there).
 # Every stage has its own time limit, so a hang in one still leaves the others' results.
 #
