@@ -22,8 +22,8 @@ that needs nothing but the motion itself:
    the toe joint is placed on its target at its original distance from the ankle.
 
 Default thresholds (8 cm, 0.8 m/s) were chosen on lifted val-split motion, where planted feet
-drift by up to ~0.5 m/s: they cut foot sliding 17.8 -> 8.6 mm/frame with PA-MPJPE unchanged
-(MODEL_CARD.md); the stricter 3.5 cm / 0.3 m/s found few of those contacts (17.8 -> 16.2).
+drift by up to ~0.5 m/s; the stricter 3.5 cm / 0.3 m/s found few of those contacts. Measured
+effect: MODEL_CARD.md.
 
 Frames more than ``blend`` seconds from every contact are returned unchanged. Inside contacts
 the upper body moves by the root correction (``root_share`` of the foot correction).

@@ -24,6 +24,7 @@ from .observation import observe
 from .plausibility import implausible, outside_image, warning_text
 from .progress import note, progress_bar
 from .reference.camera import Camera, ground_pointmap, normalized_intrinsics, project
+from .resampling import frame_pairs, resample_axis
 from .rig import camera_centre, locate, person_area, virtual_rig, window_rigs
 from .sampler import Problem, sample_fast, sample_reference, step_plan
 from .skeleton_fit import fit_clip_skeleton
@@ -354,8 +355,7 @@ def lift(
         smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
             joints (``0`` = off, the authors' method unfiltered). The observed view is kept exactly
             in every denoising step, so 2D detector noise reaches the output; the default 1 frame
-            removes most of it (val, 3 px noise: Accel 59 -> 13 mm/frame², PA-MPJPE 56.3 -> 52.2 mm)
-            for +0.3 mm PA-MPJPE on exact 2D.
+            removes most of it at a small cost on exact 2D (measured: MODEL_CARD.md).
         rig: ``"window"`` (default): the virtual cameras of each 64-frame window stand around where
             the person is in that window, as in training; ``"clip"``: one rig around the whole clip's
             area for every window (a person walking far meets cameras the model was not trained with).
@@ -399,7 +399,7 @@ def lift(
     X = _repair_failed(X, failed, clip)
     X = _post_filter(X, clip, anchor, smooth)
     if X.shape[1] != inp.kp.shape[1] or abs(inp.fps - MODEL_FPS) > 1e-6:
-        X, conf = _resample(X, MODEL_FPS, inp.fps, inp.kp.shape[1]), conf_in_22
+        X, conf = resample_axis(X, MODEL_FPS, inp.fps, 1, inp.kp.shape[1]), conf_in_22
     X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps, opts.skeleton, kp_in_22, conf_in_22)
     found = _plausibility(X_world, inp.findings)
     if not inp.batched:
@@ -426,7 +426,7 @@ def _resolve_model(model: Any, device: torch.device) -> LoadedModel:
     if model is None:
         return default_model(device)
     if isinstance(model, (str, os.PathLike)):
-        return load_model(model, device)
+        return load_model(os.fspath(model), device)
     raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
 
 
@@ -444,9 +444,9 @@ def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame")
     if abs(inp.fps - MODEL_FPS) > 1e-6:
-        i0, i1, _ = _frame_pairs(kp.shape[1], inp.fps, MODEL_FPS)
-        kp = _resample(kp, inp.fps, MODEL_FPS)
-        conf = torch.minimum(conf[:, i0], conf[:, i1])  # observed only where both neighbours are
+        i0, i1, _ = frame_pairs(kp.shape[1], inp.fps, MODEL_FPS)
+        kp = resample_axis(kp, inp.fps, MODEL_FPS, 1)
+        conf = torch.minimum(conf[:, torch.from_numpy(i0)], conf[:, torch.from_numpy(i1)])  # observed only where both neighbours are
         if kp.shape[1] < MIN_FRAMES:
             raise ValueError(f"keypoints: fewer than {MIN_FRAMES} frames after resampling to {MODEL_FPS:g} fps")
     return kp, conf, kp_in_22, conf_in_22
@@ -706,22 +706,3 @@ def _views(X: torch.Tensor, K: torch.Tensor, T_world: torch.Tensor, size: torch.
         log.info(msg)
         warnings.warn(msg, RuntimeWarning, stacklevel=3)
     return out
-
-
-def _frame_pairs(T: int, fps_in: float, fps_out: float, n_out: int | None = None):
-    """For output frames ``k`` at times ``k / fps_out``: neighbouring input frames ``i0, i1`` ``[n]`` and the
-    blend ``a [n]`` (float64). By default every ``k`` with ``k / fps_out <= (T - 1) / fps_in``; later
-    times hold the last input frame."""
-    if n_out is None:
-        n_out = int(math.floor((T - 1) * fps_out / fps_in + 1e-9)) + 1
-    t = (torch.arange(n_out, dtype=torch.float64) * fps_in / fps_out).clamp(max=T - 1)
-    i0 = t.floor().long()
-    i1 = (i0 + 1).clamp(max=T - 1)
-    return i0, i1, t - i0
-
-
-def _resample(x: torch.Tensor, fps_in: float, fps_out: float, n_out: int | None = None) -> torch.Tensor:
-    """Linear resampling along axis 1 of ``x [B, T, ...]`` (see :func:`_frame_pairs`)."""
-    i0, i1, a = _frame_pairs(x.shape[1], fps_in, fps_out, n_out)
-    a = a.reshape(1, -1, *([1] * (x.ndim - 2))).to(x.dtype)
-    return (1 - a) * x[:, i0] + a * x[:, i1]

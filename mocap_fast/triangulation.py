@@ -93,6 +93,7 @@ def _check_values(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) ->
         return
     check_finite(pts, "points_2d")
     check_finite(P, "proj")
+    assert w is not None  # finite points and cameras: a weight check failed
     check_finite(w, "weights")
     if not bool((w >= 0).all()):
         raise ValueError("weights: must be >= 0")

@@ -23,6 +23,7 @@ from mocap_fast.data import (
 )
 from mocap_fast.data.bvh import MAPPINGS
 from mocap_fast.joints import SMPL22
+from mocap_fast.resampling import resample_axis
 
 DATA = SHARED_DATA
 MOCAP30 = DATA / "mocap30"
@@ -84,6 +85,18 @@ def test_resample_tolerates_rounded_frame_time_and_torch():
     y = resample(x, 1 / 0.008333, 30.0)
     assert isinstance(y, torch.Tensor)
     torch.testing.assert_close(y, x[::4])
+
+
+@pytest.mark.parametrize("rates", [(25.0, 30.0), (30.0, 15.0), (30.0, 60.0)])
+def test_resample_axis_is_resample_per_row_and_holds_the_last_frame(rates):
+    # lift() resamples [B, T, ...] along axis 1 and back to the input length: the same rule as resample
+    x = torch.randn(2, 13, 4, 3, dtype=torch.float64)
+    y = resample_axis(x, *rates, axis=1)
+    for b in range(2):
+        torch.testing.assert_close(y[b], resample(x[b], *rates), rtol=0, atol=0)
+    longer = resample_axis(x, *rates, axis=1, n_out=y.shape[1] + 3)
+    torch.testing.assert_close(longer[:, : y.shape[1]], y, rtol=0, atol=0)
+    assert (longer[:, y.shape[1]:] == x[:, -1:]).all()
 
 
 @pytest.mark.parametrize("args", [(np.zeros((0, 22, 3)), 30, 20), (np.zeros((5, 22, 3)), 0, 30), (np.zeros((5, 2)), 30, float("nan"))])

@@ -30,7 +30,7 @@ from scipy.spatial.transform import Rotation
 
 from .._arrays import check_positive
 from ..joints import SMPL22
-from .clips import resample
+from ..resampling import resample
 
 __all__ = ["BvhMotion", "read_bvh", "parse_bvh", "MAPPINGS", "UNIT_SCALES", "detect_mapping", "bvh_to_smpl22"]
 
