@@ -12,8 +12,10 @@ leverage) are left alone.
 After the windows are blended, :func:`smooth_ground_anchor` refines the depth per frame: the
 scale that puts each frame's lowest foot joint at the contact height, filtered over time by a
 running median (``MEDIAN_FRAMES``: frames with both feet off the ground do not pull the body down)
-and a Hann window (``SMOOTH_FRAMES``: no added acceleration). Chosen on the val split; its
-measured effect is in MODEL_CARD.md ("Ground anchoring").
+and a Hann window (``SMOOTH_FRAMES``: no added acceleration). Then :func:`ray_ground_anchor`
+blends each frame's depth with the two depths that the observed lower ankle's ray gives (the ray
+meeting the ground is independent of the synthesized depth, so the blend averages two kinds of
+error). Measured effects: MODEL_CARD.md ("Ground anchoring").
 """
 
 from __future__ import annotations
