@@ -16,7 +16,7 @@ in the reference; zero confidence keeps the network's view-0 joint with weight 1
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from helpers import noisy_views, points_near, random_rig
@@ -166,6 +166,7 @@ def test_zero_confidence_keeps_prediction_with_weight_one(seed, size):
 
 @quick
 @given(seeds, sizes, st.sampled_from(["fp64", "lift"]))
+@example(1, (2, 2, 12), "lift")  # a point 7 m away, V = 2: float32 rounding 2.9e-5 m
 def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
     """The CPU ``"consistency"`` op of sample_fast against consistency_step, with the dtypes lift() uses
     (float32 network output, conf and stats; float64 cameras and observation) or all float64."""
@@ -183,11 +184,13 @@ def test_fast_consistency_numba_matches_reference_step(seed, size, kinds):
         torch.testing.assert_close(xc, xc_ref, rtol=1e-6, atol=1e-6)
         return
     # float32 network output: ill-conditioned points (near-parallel rays with V = 2) move with the
-    # reference's own float32 rounding; allow 10x that sensitivity (float64 run) on top of 1e-5 m
+    # reference's own float32 rounding; allow 10x that sensitivity (float64 run) on top of 1e-5 m plus
+    # 5e-6 of the distance (float32 rounding of a point 7 m away with V = 2 reached 2.9e-5 m: seed 1,
+    # size (2, 2, 12))
     xc64, X64 = consistency_step(x0.double(), g_obs, conf.double(), Kg, Tw,
                                  Standardizer(stats.mean.double(), stats.std.double()), 10.0)
     sens = (X64 - X_ref).abs()
-    assert ((Xf - X_ref).abs() - 10 * sens).max() < 1e-5
+    assert ((Xf - X_ref).abs() - 10 * sens - 5e-6 * X_ref.norm(dim=-1, keepdim=True)).max() < 1e-5
     well = (sens.amax(-1) < 1e-6).all(-1)  # frames where every joint is well determined
     torch.testing.assert_close(xc.transpose(1, 2)[well], xc_ref.transpose(1, 2)[well], rtol=1e-3, atol=1e-3)
 
