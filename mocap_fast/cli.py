@@ -385,8 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--cameras-per-clip", type=int, default=1, help="seeded random cameras per clip and seed (default 1)")
     e.add_argument("--smooth", type=float, default=1.0, help="lift(smooth=...): temporal filter sigma in frames (default 1)")
     e.add_argument("--no-anchor", action="store_true", help="lift(anchor=False): no ground anchoring")
-    e.add_argument("--skeleton", default="free", choices=["free", "clip"],
-                   help="lift(skeleton=...): free (default) per-frame joints, clip one skeleton per clip")
+    e.add_argument("--skeleton", default="clip", choices=["clip", "free"],
+                   help="lift(skeleton=...): clip (default) one skeleton per clip, free per-frame joints")
     e.add_argument("--brief", action="store_true", help="print only all-motion rows (the JSON has everything)")
     e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path (summary and per-case rows)")

@@ -128,7 +128,7 @@ class LiftOptions:
     rig: str = "window"
     normalized: bool = False
     anchor: bool = True
-    skeleton: str = "free"
+    skeleton: str = "clip"
 
 
 @dataclass
@@ -324,7 +324,7 @@ def lift(
     rig: str = "window",
     normalized: bool = False,
     quiet: bool = False,
-    skeleton: str = "free",
+    skeleton: str = "clip",
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -362,10 +362,10 @@ def lift(
         normalized: the keypoints are normalised to [0, 1] of the image (MediaPipe): scale them by
             ``cam.image_size``. Without it, keypoints all in [0, 1] are a ``ValueError``.
         quiet: no progress bar (shown on a terminal for lifts over a second) and no compile note.
-        skeleton: ``"free"`` (default): every frame's joints as lifted (bone lengths vary a little
-            from frame to frame); ``"clip"``: one skeleton per clip, constant left/right-symmetric
-            bone lengths fitted to the lifted joints, the observed 2D and the foot contacts
-            (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; what the exports use).
+        skeleton: ``"clip"`` (default): one skeleton per clip, constant left/right-symmetric bone
+            lengths fitted to the lifted joints, the observed 2D and the foot contacts
+            (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; better on every val set: MODEL_CARD.md);
+            ``"free"``: every frame's joints as lifted (bone lengths vary a little from frame to frame).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or

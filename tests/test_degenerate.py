@@ -93,7 +93,7 @@ def test_sampler_failures_are_repaired(tiny, monkeypatch, kind):
     """Whatever the network/triangulation returns, lift's output is finite, bounded, and says so."""
     monkeypatch.setattr(lift_mod, "sample_fast", _corrupting(kind))
     kp = CAM.project(walk(T=40))
-    res, msgs = run(kp, tiny, smooth=0)  # unfiltered: the fallback's own placement is checked
+    res, msgs = run(kp, tiny, smooth=0, skeleton="free")  # unfiltered, unfitted: the fallback's own placement
     sane(res)
     assert any("degenerate geometry" in m for m in msgs)
     if kind == "all_nan":  # fallback on the input rays: reprojects onto the observation
@@ -105,11 +105,12 @@ def test_sampler_failures_are_repaired(tiny, monkeypatch, kind):
 
 def test_healthy_windows_cover_a_failed_one(tiny, monkeypatch):
     kp = CAM.project(walk(T=40))
-    # anchor=False, smooth=0: the clip-level anchor and filter would couple frames across the window boundary
-    ref = lift(kp, CAM, model=tiny, steps=2, anchor=False, smooth=0).joints
+    # anchor=False, smooth=0, skeleton="free": the clip-level anchor, filter and skeleton fit would couple
+    # frames across the window boundary
+    ref = lift(kp, CAM, model=tiny, steps=2, anchor=False, smooth=0, skeleton="free").joints
     monkeypatch.setattr(lift_mod, "sample_fast", _corrupting("nan_window"))
     with pytest.warns(RuntimeWarning, match="degenerate geometry"):
-        res = lift(kp, CAM, model=tiny, steps=2, anchor=False, smooth=0)
+        res = lift(kp, CAM, model=tiny, steps=2, anchor=False, smooth=0, skeleton="free")
     # window 0 = frames 0-15; frames 8-15 are also in window 1 and take its values alone
     assert np.isfinite(res.joints).all()
     assert np.abs(res.joints[16:] - ref[16:]).max() < 1e-9
