@@ -24,7 +24,7 @@ import numpy as np
 import torch
 from scipy.ndimage import convolve1d, median_filter
 
-from .rig import ANKLE_HEIGHT, lower_ankle, ray_plane_hits
+from .rig import ANKLE_HEIGHT, camera_centre, lower_ankle, ray_plane_hits
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """SMPL-22 ankles and feet."""
@@ -90,12 +90,17 @@ def smooth_ground_anchor(joints: torch.Tensor, centre: torch.Tensor) -> tuple[to
     lever = cy - low
     ok = lever >= MIN_LEVER
     k = torch.where(ok, (cy - CONTACT_HEIGHT) / torch.where(ok, lever, torch.ones_like(lever)), torch.ones_like(lever))
-    k = median_filter(k.detach().cpu().double().numpy(), size=(1, MEDIAN_FRAMES), mode="nearest")
-    hann = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=torch.float64)[1:-1].numpy()
-    k = convolve1d(k, hann / hann.sum(), axis=1, mode="nearest")
-    k = torch.from_numpy(k).clamp(*SCALE_RANGE).to(joints)
+    k = _filtered_scale(k.detach().cpu().double().numpy()).to(joints)
     c = centre[:, None, None, :]
     return c + k[..., None, None] * (joints - c), k
+
+
+def _filtered_scale(k: np.ndarray) -> torch.Tensor:
+    """Per-frame scales ``k [N, T]``: running median over ``MEDIAN_FRAMES``, Hann window of
+    ``SMOOTH_FRAMES`` (edges replicated), clamped to ``SCALE_RANGE``; float64."""
+    k = median_filter(k, size=(1, MEDIAN_FRAMES), mode="nearest")
+    hann = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=torch.float64)[1:-1].numpy()
+    return torch.from_numpy(convolve1d(k, hann / hann.sum(), axis=1, mode="nearest")).clamp(*SCALE_RANGE)
 
 
 def ray_ground_anchor(
@@ -135,9 +140,6 @@ def ray_ground_anchor(
     frames = np.arange(k.shape[1])
     for row, good in zip(k, ok.cpu().numpy()):
         row[:] = np.interp(frames, frames[good], row[good]) if good.any() else 1.0
-    k = median_filter(k, size=(1, MEDIAN_FRAMES), mode="nearest")
-    hann = torch.hann_window(SMOOTH_FRAMES + 2, periodic=False, dtype=torch.float64)[1:-1].numpy()
-    k = convolve1d(k, hann / hann.sum(), axis=1, mode="nearest")
-    k = torch.from_numpy(k).clamp(*SCALE_RANGE).to(joints)
-    c = torch.linalg.inv(T_w2c.to(joints))[:, None, None, :3, 3]
+    k = _filtered_scale(k).to(joints)
+    c = camera_centre(T_w2c.to(joints))[:, None, None, :]
     return c + k[..., None, None] * (joints - c), k
