@@ -163,13 +163,14 @@ def cmd_lift(args) -> int:
         raise ValueError("--video: only used by --export overlay; add overlay to --export")
     res = lift(data.keypoints, cam, joint_format=data.joint_format, confidence=data.confidence, fps=fps,
                steps=args.steps, seed=args.seed, device=device, model=args.model, foot_lock=args.foot_lock,
-               smooth=args.smooth, skeleton=args.skeleton, quiet=args.quiet)
+               smooth=args.smooth, skeleton=args.skeleton, samples=args.samples, quiet=args.quiet)
     if res.warnings and not args.force:
         raise ValueError(f"{res.warnings[0]} Nothing written; check the inputs, or pass --force to write it anyway")
     meta = metadata(model=args.model or "packaged default (mocap_fast/assets/default_small.safetensors)",
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
                     person=data.info.get("person"), sampler=res.sampler, steps=res.steps, seed=args.seed, fps=float(fps),
-                    foot_lock=bool(args.foot_lock), smooth=float(args.smooth), skeleton=args.skeleton)
+                    foot_lock=bool(args.foot_lock), smooth=float(args.smooth), skeleton=args.skeleton,
+                    samples=args.samples)
     out = Path(args.out)
     written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format,
                             keypoint_confidence=data.confidence, video=args.video)
@@ -217,11 +218,11 @@ def cmd_eval(args) -> int:
     from .progress import progress_bar
 
     options = {"steps": args.steps, "smooth": args.smooth, "anchor": not args.no_anchor, "skeleton": args.skeleton,
-               "quiet": True}
+               "samples": args.samples, "quiet": True}
     with progress_bar(None, "eval (cases)", args.quiet, "case") as bar:
         report = run_eval(model, sets, seeds=tuple(args.seeds), conditions={c: CONDITIONS[c] for c in args.conditions},
                           max_frames=args.max_frames, cameras_per_clip=args.cameras_per_clip, lift_options=options,
-                          progress=lambda desc: (bar.set_postfix_str(desc, refresh=False), bar.update(1)))
+                          level=not args.raw_floor, progress=lambda desc: (bar.set_postfix_str(desc, refresh=False), bar.update(1)))
     report.meta["command"] = "mocap-fast eval " + " ".join(sys.argv[2:]) if len(sys.argv) > 1 else ""
     print(report.table(("all",) if args.brief else ("all", "locomotion", "in_place")))
     if args.out:
@@ -358,6 +359,8 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--fps", type=float, default=None, help="input frame rate (default: from the file, else 30)")
     lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    lf.add_argument("--samples", type=int, default=1,
+                    help="samples per window, averaged (default 1; N costs N times the network time)")
     lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
     lf.add_argument("--smooth", type=float, default=1.0, metavar="FRAMES",
@@ -387,6 +390,10 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-anchor", action="store_true", help="lift(anchor=False): no ground anchoring")
     e.add_argument("--skeleton", default="clip", choices=["clip", "free"],
                    help="lift(skeleton=...): clip (default) one skeleton per clip, free per-frame joints")
+    e.add_argument("--samples", type=int, default=1, help="lift(samples=...): samples per window, averaged (default 1)")
+    e.add_argument("--raw-floor", action="store_true",
+                   help="keep each clip's floor as captured (default: turn each clip so its foot contacts are level, "
+                        "mocap_fast.data.floor; a tilted capture floor otherwise acts as a calibration error)")
     e.add_argument("--brief", action="store_true", help="print only all-motion rows (the JSON has everything)")
     e.add_argument("--device", default=None, help="torch device for the network (default cpu)")
     e.add_argument("--out", default=None, help="JSON report path (summary and per-case rows)")

@@ -129,6 +129,7 @@ class LiftOptions:
     normalized: bool = False
     anchor: bool = True
     skeleton: str = "clip"
+    samples: int = 1
 
 
 @dataclass
@@ -192,6 +193,7 @@ def _check_inputs(keypoints, cam, confidence, opts: LiftOptions) -> _Inputs:
         raise ValueError(f"rig: expected 'window' or 'clip', got {opts.rig!r}")
     if opts.skeleton not in ("free", "clip"):
         raise ValueError(f"skeleton: expected 'free' or 'clip', got {opts.skeleton!r}")
+    _check_int(opts.samples, "samples", 1, 64)
     _check_camera_for_lift(cam)
     return _Inputs(fmt, kp, conf, batched, fps, findings)
 
@@ -325,6 +327,7 @@ def lift(
     normalized: bool = False,
     quiet: bool = False,
     skeleton: str = "clip",
+    samples: int = 1,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -366,6 +369,8 @@ def lift(
             lengths fitted to the lifted joints, the observed 2D and the foot contacts
             (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; better on every val set: MODEL_CARD.md);
             ``"free"``: every frame's joints as lifted (bone lengths vary a little from frame to frame).
+        samples: draw this many samples of every window (each from its own generator) and average
+            them: less variance for ``samples`` times the network time (measured: MODEL_CARD.md).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -386,7 +391,8 @@ def lift(
         >>> res.joints.shape  # doctest: +SKIP
         (300, 22, 3)
     """
-    opts = LiftOptions(joint_format, fps, steps, seed, backend, max_batch_windows, smooth, rig, normalized, bool(anchor), skeleton)
+    opts = LiftOptions(joint_format, fps, steps, seed, backend, max_batch_windows, smooth, rig, normalized, bool(anchor), skeleton,
+                       samples)
     inp = _check_inputs(keypoints, cam, confidence, opts)
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
@@ -482,12 +488,13 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     per window and blended: ``(X [B, T, 22, 3]`` canonical frame, ``failed [B, T, 22]`` bool)."""
     B, T = clip.kp.shape[:2]
     window = mdl.cfg.window
-    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window)]
+    n_win = len(_windows(T, window))
+    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window) for _ in range(opts.samples)]
     on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))
-    row_seeds = [_window_seed(opts.seed + b, k) for b in range(B) for k in range(len(_windows(T, window)))]
+    row_seeds = [_window_seed(opts.seed + b, k, j) for b in range(B) for k in range(n_win) for j in range(opts.samples)]
     _note_compile(opts.backend, device, quiet)
     with progress_bar(len(rows) * n_plan, "lift (windows x steps)", quiet) as bar:
         for i in range(0, len(rows), opts.max_batch_windows):
@@ -600,11 +607,11 @@ def _gaussian_in_time(X: torch.Tensor, sigma: float) -> torch.Tensor:
     return torch.from_numpy(out).to(X)
 
 
-def _window_seed(clip_seed: int, k: int) -> int:
-    """Seed of the generator of a clip's ``k``-th window: ``clip_seed`` itself for the first, a fixed
-    mix of both after. Every window has its own generator, so a clip's output depends neither on the
-    other clips of a batch nor on ``max_batch_windows``."""
-    return (clip_seed + k * 0x9E3779B97F4A7C15) % (2**63)
+def _window_seed(clip_seed: int, k: int, sample: int = 0) -> int:
+    """Seed of the generator of a clip's ``k``-th window (its ``sample``-th draw): ``clip_seed`` itself
+    for the first, a fixed mix of all three after. Every window has its own generator, so a clip's
+    output depends neither on the other clips of a batch nor on ``max_batch_windows``."""
+    return (clip_seed + k * 0x9E3779B97F4A7C15 + sample * 0xD1B54A32D192ED03) % (2**63)
 
 
 def _sample_rows(rows, mdl, K_g, Tw, g_obs, conf, obs, pm, steps, seeds, backend, device, progress=None) -> torch.Tensor:

@@ -152,3 +152,20 @@ def test_smooth_is_a_gaussian_in_time_of_the_unfiltered_output(tiny):
     for bad in (-1.0, float("nan"), 100.0, "1"):
         with pytest.raises(ValueError, match="smooth"):
             lift(kp, CAM, model=tiny, steps=3, smooth=bad)
+
+
+def test_samples_average_the_window_draws(tiny):
+    """samples=2 is the mean of the window's two draws; draw 1 of the first window is what seed
+    ``_window_seed(seed, 0, 1)`` gives alone (anchor, filter and skeleton fit off: the rest is linear)."""
+    from mocap_fast.lifting import _window_seed
+
+    kp = CAM.project(walk())
+    raw = dict(model=tiny, steps=3, anchor=False, smooth=0, skeleton="free")
+    two = lift(kp, CAM, seed=5, samples=2, **raw).joints
+    a = lift(kp, CAM, seed=5, **raw).joints
+    b = lift(kp, CAM, seed=_window_seed(5, 0, 1), **raw).joints
+    assert np.abs(a - b).max() > 1e-3  # metres: the draws differ
+    np.testing.assert_allclose(two, (a + b) / 2, rtol=0, atol=1e-5)  # metres: float32 network rounding
+    np.testing.assert_array_equal(lift(kp, CAM, seed=5, samples=1, **raw).joints, a)
+    with pytest.raises(ValueError, match="samples"):
+        lift(kp, CAM, samples=0, **raw)

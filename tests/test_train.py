@@ -11,7 +11,7 @@ import torch
 import torch.multiprocessing as mp
 from safetensors.torch import load_file, save_file
 
-from helpers import SHARED_DATA, have_shared
+from helpers import SHARED_DATA, have_shared, walk
 from mocap_fast.model.config import TINY
 from mocap_fast.train.trainer import Trainer, TrainOptions
 
@@ -152,3 +152,18 @@ def test_samples_where_a_camera_misses_the_person_are_redrawn():
     assert depth.min() >= MIN_VIEW_DEPTH
     assert project(X, b.K_g.double(), Tw).abs().max() < MAX_CANVAS + 1e-3
     assert torch.isfinite(b.x0).all() and b.x0.abs().max() < 1e3
+
+
+def test_joint_placement_shift_moves_only_the_placed_joints_rigidly_with_the_body():
+    from mocap_fast.train.sampling import PLACED_JOINTS, Augment, body_frames, shift_joint_placement
+
+    X = walk(T=30, yaw=0.7)
+    Y = shift_joint_placement(X, np.random.default_rng(4), Augment(placement_std=0.02))
+    moved = np.linalg.norm(Y - X, axis=-1).max(0)
+    others = [j for j in range(22) if j not in PLACED_JOINTS]
+    assert moved[others].max() == 0.0 and moved[list(PLACED_JOINTS)].min() > 1e-4
+    local = np.einsum("tij,tkj->tki", body_frames(X), Y - X)  # offsets in the body frame
+    np.testing.assert_allclose(local, local[:1].repeat(30, 0), atol=1e-12)  # constant over time
+    for a, b in ((1, 2), (13, 14)):  # left/right pairs: mirror images across the body's midplane
+        np.testing.assert_allclose(local[0, b], local[0, a] * [-1, 1, 1], atol=1e-12)
+    assert 0.005 < np.abs(local[0, list(PLACED_JOINTS)]).mean() < 0.04  # metres, placement_std 0.02

@@ -56,6 +56,9 @@ class Augment:
     performers' proportions and other labs' / detectors' joint placement."""
     skeleton_prob: float = 0.8
     """Probability that a sample's skeleton is re-proportioned by ``bone_scale_std``."""
+    placement_std: float = 0.02
+    """Metres: per-sample offset (in the body's own frame) of where the pelvis, hips, spine, neck,
+    collars and head joints sit: other labs' marker-to-joint rules and 2D detectors differ."""
 
 
 @dataclass
@@ -143,6 +146,35 @@ def reproportion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.nd
     return out
 
 
+PLACED_JOINTS = (0, 1, 2, 3, 6, 9, 12, 13, 14, 15)
+"""SMPL-22 joints whose placement :func:`shift_joint_placement` jitters: pelvis, hips, spine 1-3,
+neck, collars, head (the joints that labs and detectors place most differently)."""
+
+
+def body_frames(X: np.ndarray) -> np.ndarray:
+    """Per-frame body axes ``[T, 3, 3]`` (rows: left, up, forward) of ``X [T, 22, 3]`` (y up):
+    left along the hips (made horizontal), up the world vertical, forward their cross product."""
+    left = X[:, 1] - X[:, 2]
+    left[:, 1] = 0.0
+    left /= np.maximum(np.linalg.norm(left, axis=-1, keepdims=True), 1e-9)
+    up = np.broadcast_to(np.array([0.0, 1.0, 0.0]), left.shape)
+    return np.stack([left, up, np.cross(left, up)], axis=1)
+
+
+def shift_joint_placement(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> np.ndarray:
+    """Move each of :data:`PLACED_JOINTS` of ``X [T, 22, 3]`` by its own constant offset in the body
+    frame (:func:`body_frames`), ``N(0, placement_std)`` per axis, left/right pairs mirrored; the
+    other joints stay. A new copy is returned."""
+    offsets = rng.normal(0, aug.placement_std, (22, 3))
+    for a, b in ((1, 2), (13, 14)):  # the two sides of a pair move as mirror images (left axis flipped)
+        offsets[b] = offsets[a] * np.array([-1.0, 1.0, 1.0])
+    out = X.copy()
+    frames = body_frames(X)
+    for j in PLACED_JOINTS:
+        out[:, j] += offsets[j] @ frames
+    return out
+
+
 def place_motion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple[np.ndarray, float]:
     """Re-proportion, mirror, scale, turn and place a window in front of a camera at the origin looking along -z.
 
@@ -150,6 +182,8 @@ def place_motion(X: np.ndarray, rng: np.random.Generator, aug: Augment) -> tuple
     """
     if aug.bone_scale_std > 0 and rng.random() < aug.skeleton_prob:
         X = reproportion(X, rng, aug)
+        if aug.placement_std > 0:
+            X = shift_joint_placement(X, rng, aug)
     if rng.random() < aug.mirror_prob:
         X = mirror(X, SMPL22)
     X = X * rng.uniform(*aug.body_scale)

@@ -1,0 +1,84 @@
+"""The floor a motion-capture clip was recorded on, and levelling it.
+
+A lifter from one calibrated camera takes the ground to be the plane y = 0 of the camera's world.
+Motion capture does not always agree: in CMU subject 07's walks the feet and the head rise by
+about 10 cm over 4-5 m (a floor, or a capture volume, tilted by 1-2°), so a camera placed in the
+clip's frame is in effect calibrated to the wrong plane, as in the evaluation's ``calib`` condition
+but larger. :func:`level_floor` finds the plane of the clip's foot contacts and turns the clip so
+that plane is level, which is what a user's calibration relative to their own floor gives.
+
+The plane's slope is estimated only along horizontal directions the contacts span by at least
+``min_span`` metres (a walk along a line says nothing about the slope across it), so clips that
+stay in place are returned unchanged.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.spatial.transform import Rotation
+
+FOOT_JOINTS = (7, 8, 10, 11)
+"""SMPL-22 ankles and feet."""
+CONTACT_SPEED = 0.3
+"""m/s: the lowest foot joint of a frame is a contact when it moves slower than this."""
+MIN_SPAN = 1.5
+"""Metres: the least extent of the contacts along a horizontal direction to estimate the slope along it."""
+
+
+def contact_points(joints: np.ndarray, fps: float = 30.0) -> np.ndarray:
+    """Positions ``(n, 3)`` of each frame's lowest foot joint on the frames where it is still.
+
+    Args:
+        joints: ``(T, 22, 3)`` SMPL-22 joints, metres, y up.
+        fps: frame rate in Hz.
+    """
+    feet = np.asarray(joints, dtype=np.float64)[:, FOOT_JOINTS]
+    speed = np.linalg.norm(np.diff(feet, axis=0), axis=-1) * fps
+    speed = np.concatenate([speed[:1], speed]) if len(feet) > 1 else np.zeros(feet.shape[:2])
+    low = feet[..., 1].argmin(1)
+    frames = np.arange(len(feet))
+    return feet[frames, low][speed[frames, low] < CONTACT_SPEED]
+
+
+def floor_slope(joints: np.ndarray, fps: float = 30.0, min_span: float = MIN_SPAN) -> np.ndarray:
+    """Gradient ``(dy/dx, dy/dz)`` of the plane of the foot contacts (:func:`contact_points`), zero
+    along horizontal directions the contacts span less than ``min_span`` metres.
+
+    Args:
+        joints: ``(T, 22, 3)`` SMPL-22 joints, metres, y up.
+    """
+    P = contact_points(joints, fps)
+    if len(P) < 10:
+        return np.zeros(2)
+    xz = P[:, [0, 2]] - P[:, [0, 2]].mean(0)
+    _, _, axes = np.linalg.svd(xz, full_matrices=False)  # rows: principal horizontal directions
+    u = xz @ axes.T  # contacts in the principal frame
+    y = P[:, 1] - P[:, 1].mean()
+    grad_u = np.zeros(2)
+    for i in range(2):
+        if np.ptp(u[:, i]) >= min_span:
+            others = [j for j in range(i) if grad_u[j] != 0]  # already-fitted directions are removed first
+            resid = y - u[:, others] @ grad_u[others] if others else y
+            grad_u[i] = np.dot(u[:, i], resid) / np.dot(u[:, i], u[:, i])
+    return axes.T @ grad_u
+
+
+def level_floor(joints: np.ndarray, fps: float = 30.0, min_span: float = MIN_SPAN) -> tuple[np.ndarray, float]:
+    """The clip turned so the plane of its foot contacts is level (:func:`floor_slope`).
+
+    The rotation is about the contacts' centroid; the contacts keep their mean height.
+
+    Args:
+        joints: ``(T, 22, 3)`` SMPL-22 joints, metres, y up.
+
+    Returns:
+        ``(levelled joints (T, 22, 3) float64, tilt in degrees that was removed)``.
+    """
+    X = np.asarray(joints, dtype=np.float64)
+    gx, gz = floor_slope(X, fps, min_span)
+    if gx == 0 and gz == 0:
+        return X.copy(), 0.0
+    normal = np.array([-gx, 1.0, -gz]) / np.sqrt(1 + gx * gx + gz * gz)
+    rot, _ = Rotation.align_vectors([[0.0, 1.0, 0.0]], [normal])
+    pivot = contact_points(X, fps).mean(0)
+    return (X - pivot) @ rot.as_matrix().T + pivot, float(np.degrees(np.arccos(normal[1])))
