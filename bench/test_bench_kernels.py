@@ -6,6 +6,8 @@ Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of eve
 - ``triangulate N x 4``: reference SVD (``triangulate_dlt``), ``torch.compile`` of it (skipped
   for the remaining sizes once one compile took > 2 min), the public ``triangulate(...,
   backend="fast")`` (argument checks + numba) and the bare numba launcher. N = 1e3 .. 1e6.
+- ``triangulate 1e+05 points x 4 views, per-point float32 cameras``: reference SVD, public
+  ``triangulate`` and the bare numba launcher on float32 input with one camera set per point.
 - ``reencode N clips x 4 views x 64 frames``: the reference per-(clip, view) loop
   (``reproject_encode``), the torch vectorised version (as ``kernels/consistency_triton.py`` runs it around the Triton triangulation) and
   the fused numba kernel. N = 16, 256.
@@ -97,10 +99,40 @@ def test_triangulate(benchmark, n, impl):
         un, Pn, wn = uv.numpy(), P[None].numpy(), w.numpy()
         ci = np.zeros(n, dtype=np.int64)
         fn = lambda: triangulate_numba(un, Pn, ci, wn, condition=False)  # noqa: E731
-    t0 = time.perf_counter()
-    fn()  # warm-up (numba compile / cache load)
-    once = time.perf_counter() - t0
-    rounds = 2 if impl in ("reference", "torch.compile") and n >= 1_000_000 else _rounds(once)
+    _time_triangulate(benchmark, fn, slow=impl in ("reference", "torch.compile") and n >= 1_000_000)
+
+
+@pytest.mark.parametrize("impl", ["reference", "numba public", "numba kernel"])
+def test_triangulate_per_point_float32(benchmark, impl):
+    """1e5 points x 4 views, float32 points, weights and per-point cameras ``[N, V, 3, 4]`` (as a
+    batch of moving cameras gives them): the SVD reference, the public ``triangulate`` and the bare
+    numba launcher on the same arrays (``bench/write_results.py`` holds public within
+    ``PUBLIC_OVER_KERNEL`` of the kernel)."""
+    n = 100_000
+    uv, P, w = tri_data(n)
+    uv, P, w = uv.float(), P.expand(n, V, 3, 4).float().contiguous(), w.float()
+    benchmark.group = f"triangulate {n:.0e} points x {V} views, per-point float32 cameras"
+    benchmark.extra_info.update(impl=impl, points=n, views=V)
+    if impl == "reference":
+        fn = lambda: triangulate_dlt(uv, P, w)  # noqa: E731
+    elif impl == "numba public":
+        fn = lambda: triangulate(uv, P, w, backend="fast")  # noqa: E731
+    else:
+        un, Pn, wn = uv.numpy(), P.numpy(), w.numpy()
+        fn = lambda: triangulate_numba(un, Pn, None, wn, condition=False)  # noqa: E731
+    _time_triangulate(benchmark, fn, slow=False)
+
+
+def _time_triangulate(benchmark, fn, slow: bool) -> None:
+    """A warm-up call (numba compile / cache load), then 2 rounds when ``slow``, else a second call
+    timed to size the rounds (``_rounds``)."""
+    fn()
+    if slow:
+        rounds = 2
+    else:
+        t0 = time.perf_counter()
+        fn()
+        rounds = _rounds(time.perf_counter() - t0)
     benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
 
 

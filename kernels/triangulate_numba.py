@@ -20,7 +20,9 @@ Alongside each point the kernel returns a condition number: ``lambda_2 / lambda_
 alike (ratio near 1): the point is ill-determined. Exact, well-spread views give a huge ratio.
 
 Shapes: ``points [N, V, 2]``, ``proj [M, V, 3, 4]`` with ``cam_index [N]`` into ``M`` (cameras
-shared by many points are not copied), ``weights [N, V]``; outputs ``[N, 3]`` and ``[N]``.
+shared by many points are not copied; empty when ``M`` is 1 or N), ``weights [N, V]`` (empty: all
+ones); float32 or float64 (float32 values are widened before any arithmetic: the kernels compute
+in float64 for both). Outputs ``[N, 3]`` in the input dtype and ``[N]`` float64.
 """
 
 from __future__ import annotations
@@ -106,7 +108,8 @@ def _smallest_eigvec(a, vec):
 
 @njit(cache=True, inline="always")
 def _add_view(a, x, y, proj, m, v, w2):
-    """Add view ``v``'s two weighted DLT rows (squared weight ``w2``) to the upper triangle of ``a``."""
+    """Add view ``v``'s two weighted DLT rows (squared weight ``w2``) to the upper triangle of ``a``
+    (``x``, ``y``, ``w2`` float64, so float32 ``proj`` entries are widened by the arithmetic)."""
     for r in range(2):
         coord = x if r == 0 else y
         row0 = coord * proj[m, v, 2, 0] - proj[m, v, r, 0]
@@ -123,6 +126,27 @@ def _add_view(a, x, y, proj, m, v, w2):
         a[2, 2] += w2 * row2 * row2
         a[2, 3] += w2 * row2 * row3
         a[3, 3] += w2 * row3 * row3
+
+
+@njit(cache=True, inline="always")
+def _camera(cam_index, proj, i):
+    """Row of ``proj`` that point ``i`` uses: ``cam_index[i]``, or for an empty ``cam_index`` the
+    point's own row (``proj [N, ...]``) or the one shared row (``proj [1, ...]``)."""
+    if cam_index.shape[0] != 0:
+        return cam_index[i]
+    return i if proj.shape[0] > 1 else 0
+
+
+@njit(cache=True, inline="always")
+def _accumulate(a, points, proj, m, weights, i, n_views):
+    """Add point ``i``'s weighted DLT rows over all views to the upper triangle of ``a``, in float64
+    whatever the input dtype (float32 values are widened before any arithmetic, so float32 input
+    gives the same result as its float64 copy). An empty ``weights`` weighs every view 1."""
+    for v in range(n_views):
+        wv = np.float64(weights[i, v]) if weights.shape[0] != 0 else 1.0
+        w2 = wv * wv
+        if w2 != 0.0:
+            _add_view(a, np.float64(points[i, v, 0]), np.float64(points[i, v, 1]), proj, m, v, w2)
 
 
 @njit(cache=True, inline="always")
@@ -202,8 +226,9 @@ def _solve_fast(a, vec, f, y):
 
 @njit(parallel=True, cache=True)
 def triangulate_kernel(points, proj, cam_index, weights, out, cond):
-    """Fill ``out [N, 3]`` and ``cond [N]`` (see the module docstring). All arrays float64 except
-    ``cam_index``. Jacobi on every point (the condition number needs the two smallest eigenvalues)."""
+    """Fill ``out [N, 3]`` and ``cond [N]`` (see the module docstring): ``points``, ``proj``,
+    ``weights``, ``out`` all float32 or all float64, ``cond`` float64, ``cam_index`` int64. Jacobi on
+    every point (the condition number needs the two smallest eigenvalues)."""
     n_points = points.shape[0]
     n_views = points.shape[1]
     n_chunks = (n_points + CHUNK - 1) // CHUNK
@@ -212,11 +237,8 @@ def triangulate_kernel(points, proj, cam_index, weights, out, cond):
         vec = np.empty(4)
         for i in range(c * CHUNK, min(n_points, (c + 1) * CHUNK)):
             a[:] = 0.0
-            m = cam_index[i]
-            for v in range(n_views):
-                w2 = weights[i, v] * weights[i, v]
-                if w2 != 0.0:
-                    _add_view(a, points[i, v, 0], points[i, v, 1], proj, m, v, w2)
+            m = _camera(cam_index, proj, i)
+            _accumulate(a, points, proj, m, weights, i, n_views)
             _symmetrize(a)
             lo, second = _smallest_eigvec(a, vec)
             out[i, 0] = vec[0] / vec[3]
@@ -238,33 +260,48 @@ def triangulate_fast_kernel(points, proj, cam_index, weights, out):
         y = np.empty(4)
         for i in range(c * CHUNK, min(n_points, (c + 1) * CHUNK)):
             a[:] = 0.0
-            m = cam_index[i]
-            for v in range(n_views):
-                w2 = weights[i, v] * weights[i, v]
-                if w2 != 0.0:
-                    _add_view(a, points[i, v, 0], points[i, v, 1], proj, m, v, w2)
+            m = _camera(cam_index, proj, i)
+            _accumulate(a, points, proj, m, weights, i, n_views)
             _solve_fast(a, vec, f, y)
             out[i, 0] = vec[0] / vec[3]
             out[i, 1] = vec[1] / vec[3]
             out[i, 2] = vec[2] / vec[3]
 
 
-def triangulate_numba(points: np.ndarray, proj: np.ndarray, cam_index: np.ndarray, weights: np.ndarray, condition: bool = True):
-    """Launcher: float64 C-contiguous copies, returns ``(X [N, 3], condition [N])`` float64 arrays.
+def triangulate_numba(
+    points: np.ndarray,
+    proj: np.ndarray,
+    cam_index: np.ndarray | None,
+    weights: np.ndarray | None,
+    condition: bool = True,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Launcher: ``points [N, V, 2]``, ``proj [M, V, 3, 4]``, ``cam_index [N]`` int into ``M``
+    (``None`` when ``M`` is 1 or N), ``weights [N, V]`` (``None``: all ones). Returns
+    ``(X [N, 3], condition [N] float64)``.
+
+    When ``points``, ``proj`` and ``weights`` are all float32 they are used as they are (copied only
+    if not C-contiguous) and ``X`` is float32; any other dtype mix is copied to float64 and ``X`` is
+    float64. The arithmetic is float64 either way: float32 input gives its float64 copy's result,
+    rounded to float32.
 
     ``condition=False`` skips the condition numbers (returned as ``None``) and solves each point by
     inverse iteration on the normal matrix (Jacobi only where that does not converge): several
     times faster, same result to ~1e-12 relative."""
-    points = np.ascontiguousarray(points, dtype=np.float64)
-    proj = np.ascontiguousarray(proj, dtype=np.float64)
-    weights = np.ascontiguousarray(weights, dtype=np.float64)
-    cam_index = np.ascontiguousarray(cam_index, dtype=np.int64)
-    out = np.empty((points.shape[0], 3))
+    single = all(a is None or a.dtype == np.float32 for a in (points, proj, weights))
+    dtype = np.float32 if single else np.float64
+    points = np.ascontiguousarray(points, dtype=dtype)
+    proj = np.ascontiguousarray(proj, dtype=dtype)
+    n = points.shape[0]
+    weights = np.empty((0, 0), dtype=dtype) if weights is None else np.ascontiguousarray(weights, dtype=dtype)
+    if cam_index is None and proj.shape[0] not in (1, n):
+        raise ValueError(f"proj: {proj.shape[0]} camera sets for {n} points needs cam_index")
+    cam_index = np.empty(0, dtype=np.int64) if cam_index is None else np.ascontiguousarray(cam_index, dtype=np.int64)
+    out = np.empty((n, 3), dtype=dtype)
     if not condition:
-        launch(triangulate_fast_kernel, points.shape[0], points, proj, cam_index, weights, out)
+        launch(triangulate_fast_kernel, n, points, proj, cam_index, weights, out)
         return out, None
-    cond = np.empty(points.shape[0])
-    launch(triangulate_kernel, points.shape[0], points, proj, cam_index, weights, out, cond)
+    cond = np.empty(n)
+    launch(triangulate_kernel, n, points, proj, cam_index, weights, out, cond)
     return out, cond
 
 
@@ -274,13 +311,16 @@ def triangulate_flat(
     """The ``"triangulate"`` op of :data:`mocap_fast.backends.OPS` on CPU tensors (signature of
     :func:`mocap_fast.reference.triangulation.triangulate_flat`): ``points [N, V, 2]``,
     ``proj [M, V, 3, 4]``, ``cam_index [N]`` or ``None`` (``M`` is 1 or N), ``weights [N, V]`` or
-    ``None``. Returns ``[N, 3]`` float64 (the kernel's arithmetic). Inputs already float64 and
-    contiguous are not copied."""
-    n, V = points.shape[:2]
-    if cam_index is None:
-        idx = np.zeros(n, dtype=np.int64) if proj.shape[0] == 1 else np.arange(n, dtype=np.int64)
-    else:
-        idx = cam_index.detach().numpy()
-    w = np.ones((n, V)) if weights is None else weights.detach().numpy()
-    X, _ = triangulate_numba(points.detach().numpy(), proj.detach().numpy(), idx, w, condition=False)
+    ``None``. Returns ``[N, 3]``: float32 when every input is float32, else float64 (float64
+    arithmetic in both, see :func:`triangulate_numba`). Contiguous inputs that are all float32,
+    or all float64, are not copied."""
+    idx = None if cam_index is None else _numpy(cam_index)
+    w = None if weights is None else _numpy(weights)
+    X, _ = triangulate_numba(_numpy(points), _numpy(proj), idx, w, condition=False)
     return torch.from_numpy(X)
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    """``t`` as a numpy array sharing its memory; a float64 copy for bfloat16, which numpy lacks."""
+    t = t.detach()
+    return (t.double() if t.dtype == torch.bfloat16 else t).numpy()

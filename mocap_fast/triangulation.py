@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 
 from ._arrays import as_tensor, check_finite, check_last_dims, like_input
@@ -84,17 +85,40 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
 
 
 def _check_values(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> None:
-    """Finite inputs, weights >= 0 with two positive per point: one fused pass per tensor, one host
-    synchronisation in all; the messages of the failing check are worked out only on failure."""
-    flags = [torch.isfinite(pts).all(), torch.isfinite(P).all()]
-    if w is not None:
-        flags += [torch.isfinite(w).all(), (w >= 0).all(), ((w > 0).sum(-1) >= 2).all()]
-    if bool(torch.stack(flags).all()):
+    """Finite inputs, weights >= 0 with two positive per point. A conservative pass that reads each
+    tensor once (:func:`_values_ok`) clears good input; only when it fails do the exact checks run,
+    which raise naming the argument (or find nothing wrong: a sum of finite values overflowed)."""
+    if _values_ok(pts, P, w):
         return
     check_finite(pts, "points_2d")
     check_finite(P, "proj")
-    assert w is not None  # finite points and cameras: a weight check failed
+    if w is None:
+        return
     check_finite(w, "weights")
     if not bool((w >= 0).all()):
         raise ValueError("weights: must be >= 0")
-    raise ValueError("weights: every point needs at least 2 views with weight > 0")
+    if not bool(((w > 0).sum(-1) >= 2).all()):
+        raise ValueError("weights: every point needs at least 2 views with weight > 0")
+
+
+def _values_ok(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> bool:
+    """True only if every check of :func:`_check_values` holds; False may be a false alarm.
+
+    One reduction per tensor: a sum is finite exactly when no element is NaN or infinite (short of
+    overflow, the false alarm). CPU tensors are reduced by numpy, without copies and on the calling
+    thread (each torch reduction would wake torch's thread pool, which on a busy machine costs more
+    than the pass itself); on other devices the flags are combined there and read back with one
+    host synchronisation."""
+    tensors = [pts, P] if w is None else [pts, P, w]
+    on_cpu = pts.device.type == "cpu" and pts.dtype != torch.bfloat16  # numpy has no bfloat16
+    arrays = [t.detach().numpy() for t in tensors] if on_cpu else tensors
+    isfinite = np.isfinite if on_cpu else torch.isfinite
+    with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf - inf are what is looked for
+        flags = [isfinite(a.sum()) for a in arrays]
+    if w is not None and w.numel():
+        positive = arrays[-1] > 0
+        count = positive[..., 0] * 1  # views with weight > 0, per point: a pass per view (V is small;
+        for v in range(1, w.shape[-1]):  # a sum over the short last axis is several times slower)
+            count += positive[..., v]
+        flags += [arrays[-1].min() >= 0, count.min() >= 2]
+    return bool(all(flags)) if on_cpu else bool(torch.stack(flags).all())

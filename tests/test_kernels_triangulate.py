@@ -77,3 +77,36 @@ def test_public_fast_backend_broadcasts_shared_cameras(seed):
     ref = triangulate(uv, P, w.reshape(3, 4, 3), backend="reference")
     torch.testing.assert_close(fast, ref, atol=1e-8, rtol=1e-8)
 
+
+
+@given(seeds, st.integers(2, 6), st.integers(1, 300))
+def test_float32_input_gives_its_float64_copys_result(seed, V, N):
+    """float32 points, per-point cameras and weights go into the kernels as they are and are widened
+    before any arithmetic: the same result as the float64 copies, rounded to float32 (exactly); a
+    ``None`` camera index or weights is the same as an explicit one."""
+    uv, P, w, _ = noisy_views(seed, V, N, 1.0)
+    u32, P32, w32 = uv.float().numpy(), P.expand(N, V, 3, 4).float().contiguous().numpy(), w.float().numpy()
+    u64, P64, w64 = (a.astype(np.float64) for a in (u32, P32, w32))
+    for condition in (False, True):
+        out32, cond32 = triangulate_numba(u32, P32, None, w32, condition=condition)
+        out64, cond64 = triangulate_numba(u64, P64, np.arange(N), w64, condition=condition)
+        assert out32.dtype == np.float32 and out64.dtype == np.float64
+        np.testing.assert_array_equal(out32, out64.astype(np.float32))
+        if condition:
+            np.testing.assert_array_equal(cond32, cond64)
+        ones, _ = triangulate_numba(u32, P32, None, None, condition=condition)
+        explicit, _ = triangulate_numba(u32, P32, np.arange(N), np.ones((N, V), np.float32), condition=condition)
+        np.testing.assert_array_equal(ones, explicit)
+
+
+def test_flat_op_keeps_float32_and_takes_bfloat16():
+    """The CPU ``"triangulate"`` op returns float32 for float32 input (no float64 round trip) and
+    reads bfloat16 (which numpy lacks) instead of failing, which would retire it for the process."""
+    from mocap_fast.kernels.triangulate_numba import triangulate_flat
+
+    uv, P, w, X = noisy_views(3, 3, 20, 0.0)
+    out = triangulate_flat(uv.float(), P[None].float(), None, w.float())
+    assert out.dtype == torch.float32
+    torch.testing.assert_close(out.double(), X, atol=1e-3, rtol=1e-4)
+    out_bf = triangulate_flat(uv.bfloat16(), P[None].bfloat16(), None, None)
+    assert out_bf.dtype == torch.float64 and torch.isfinite(out_bf).all()

@@ -125,3 +125,61 @@ def test_return_angle_is_the_ray_angle_and_flags_degenerate_points(seed, backend
     assert (ang_w < 0.1).all()  # only the two coincident views count
     C0 = -(T[0, :3, :3].T @ T[0, :3, 3])
     assert (triangulation_angle(2 * C0 - X, P) == 0).all()  # mirrored through camera 0's centre: behind it
+
+
+def test_public_per_point_float32_is_the_bare_kernel():
+    """Per-point float32 cameras: the public function returns exactly what the numba kernel gives
+    on the same arrays (its checks and conversions change nothing), as float32."""
+    from mocap_fast.kernels.triangulate_numba import triangulate_numba
+
+    gen = torch.Generator().manual_seed(5)
+    K, T, _ = random_rig(gen, 4)
+    X = points_near(gen, (300,))
+    uv, P = views_of(X, K, T)
+    u32, P32 = uv.float(), P.expand(300, 4, 3, 4).float().contiguous()
+    w32 = torch.rand(300, 4, generator=gen).float() + 0.1
+    out = triangulate(u32, P32, w32, backend="fast")
+    assert out.dtype == torch.float32 and out.shape == (300, 3)
+    bare, _ = triangulate_numba(u32.numpy(), P32.numpy(), None, w32.numpy(), condition=False)
+    np.testing.assert_array_equal(out.numpy(), bare)
+
+
+def test_public_value_checks_find_one_bad_point_among_many():
+    """The checks read whole tensors at once: a single bad value anywhere is found, and named."""
+    gen = torch.Generator().manual_seed(6)
+    K, T, _ = random_rig(gen, 4)
+    uv, P = views_of(points_near(gen, (1000,)), K, T)
+    P = P.expand(1000, 4, 3, 4).contiguous()
+    w = torch.ones(1000, 4, dtype=torch.float64)
+    for name, arr, index, value in [
+        ("points_2d", uv, (517, 2, 1), np.inf), ("proj", P, (998, 3, 2, 0), np.nan),
+        ("weights", w, (3, 1), np.nan), ("weights", w, (999, 0), -1e-30),
+    ]:
+        bad = arr.clone()
+        bad[index] = value
+        args = {"points_2d": uv, "proj": P, "weights": w, name: bad}
+        with pytest.raises(ValueError, match=f"^{name}"):
+            triangulate(args["points_2d"], args["proj"], args["weights"])
+    one_view = w.clone()
+    one_view[401] = torch.tensor([0.0, 0.0, 0.5, 0.0])
+    with pytest.raises(ValueError, match="^weights: every point needs at least 2 views"):
+        triangulate(uv, P, one_view)
+
+
+def test_public_huge_finite_values_are_not_rejected():
+    """The fast check sums each tensor: a sum that overflows on finite values is a false alarm that
+    the exact checks clear (no ValueError); the torch path (bfloat16, which numpy lacks) raises on
+    NaN as the numpy one does."""
+    gen = torch.Generator().manual_seed(7)
+    K, T, _ = random_rig(gen, 2)
+    uv, P = views_of(points_near(gen, (64,)), K, T)
+    huge = torch.full((64, 2, 2), 3e38, dtype=torch.float32)
+    assert not torch.isfinite(huge.sum())
+    assert triangulate(huge, P.float()).shape == (64, 3)
+    assert triangulate(uv.bfloat16(), P.bfloat16()).dtype == torch.bfloat16
+    bad = uv.bfloat16()
+    bad[10, 1, 0] = float("nan")
+    with pytest.raises(ValueError, match="^points_2d"):
+        triangulate(bad, P.bfloat16())
+    with pytest.raises(ValueError, match="^weights"):
+        triangulate(uv.bfloat16(), P.bfloat16(), torch.tensor([1.0, -1.0]).bfloat16())
