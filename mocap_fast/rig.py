@@ -295,20 +295,26 @@ def window_rigs(loc: Located, rows: list[tuple[int, int, int]]) -> tuple[torch.T
 
     Training draws the rig from the ground positions of its 64-frame window, so a person who
     walks across a long clip meets the rig the model knows in every window, not one stretched
-    over the whole walk. A window without a valid ground position takes its clip's area.
+    over the whole walk. A window without a valid ground position takes its clip's area. All rows
+    go through one batched :func:`person_area` (each row's frames gathered and masked to the
+    longest row's length).
+
+    Args:
+        loc: the located clips; rows: ``n >= 1`` windows ``(clip, start, end)``, ``0 <= start <= end <= T``.
 
     Returns:
-        ``(K [n, 4, 3, 3], T_w2c [n, 4, 4, 4], image_size [n, 4, 2])`` for the ``n`` rows.
+        ``(K [n, 4, 3, 3], T_w2c [n, 4, 4, 4], image_size [n, 4, 2])`` for the ``n`` rows, float64.
     """
-    centres, radii = [], []
-    for b, s, e in rows:
-        p, v = loc.pos[b, s:e], loc.valid[b, s:e]
-        if not bool(v.any()):
-            p, v = loc.pos[b], loc.valid[b]
-        c, r = person_area(p[None], v[None])
-        centres.append(c[0]), radii.append(r[0])
-    idx = torch.tensor([b for b, _, _ in rows])
-    return virtual_rig(loc.K0[idx], loc.T0[idx], loc.size0[idx], torch.stack(centres), torch.stack(radii))
+    b, s, e = torch.tensor(rows, dtype=torch.long).reshape(-1, 3).unbind(1)
+    T = loc.valid.shape[1]
+    seen = torch.nn.functional.pad(loc.valid.cumsum(1), (1, 0))  # [B, T + 1] valid frames before each frame
+    empty = seen[b, e] == seen[b, s]  # windows without a valid position take their whole clip
+    s, e = torch.where(empty, 0, s), torch.where(empty, T, e)
+    k = torch.arange(int((e - s).max()))
+    frame = (s[:, None] + k).clamp_max(T - 1)  # [n, L]: each row's frames, padded (masked) to the longest
+    valid = loc.valid[b[:, None], frame] & (k < (e - s)[:, None])
+    centre, radius = person_area(loc.pos[b[:, None], frame], valid)
+    return virtual_rig(loc.K0[b], loc.T0[b], loc.size0[b], centre, radius)
 
 
 __all__ = [

@@ -6,10 +6,10 @@ import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers import SHARED_DATA, shared_or_skip
+from helpers import CAM, SHARED_DATA, pacing, shared_or_skip
 from mocap_fast import Camera
 from mocap_fast.reference.camera import project, to_camera_frame
-from mocap_fast.rig import canonical_transform, rig_for
+from mocap_fast.rig import canonical_transform, locate, person_area, rig_for, virtual_rig, window_rigs
 
 DATA = SHARED_DATA / "mocap30"
 
@@ -54,3 +54,33 @@ def test_rig_rejects_camera_without_ground():
     kp = torch.full((1, 10, 22, 2), 300.0, dtype=torch.float64)
     with pytest.raises(ValueError, match="^cam"):
         rig_for(kp, torch.ones(1, 10, 22, dtype=torch.float64), cam)
+
+
+@given(st.integers(0, 2**31 - 1))
+def test_window_rigs_batched_equals_one_person_area_per_row(seed):
+    """One batched ``person_area`` over the rows gives every row's rig as computing each row alone
+    (its window's positions, or its whole clip's where the window has none valid) to 1e-12: windows
+    of several lengths, empty ones, and clips with invalid stretches."""
+    gen = torch.Generator().manual_seed(seed)
+    B, T = 2, 90
+    kp = torch.as_tensor(np.stack([pacing(T), pacing(T)[::-1].copy()]))
+    loc = locate(kp, torch.ones(B, T, 22, dtype=torch.float64), CAM)
+    loc.pos = loc.pos + 0.3 * torch.randn(loc.pos.shape, generator=gen, dtype=torch.float64)
+    loc.valid = torch.rand(B, T, generator=gen) > 0.3
+    loc.valid[0, 10:40] = False  # a window of clip 0 with no valid position: falls back to the clip
+    starts = torch.randint(0, T - 1, (12,), generator=gen).tolist()
+    rows = [(i % B, s, min(T, s + 1 + int(torch.randint(0, 64, (1,), generator=gen)))) for i, s in enumerate(starts)]
+    rows += [(0, 12, 38), (1, 5, 5), (1, 0, T)]
+    centres, radii = [], []
+    for b, s, e in rows:
+        p, v = loc.pos[b, s:e], loc.valid[b, s:e]
+        if not bool(v.any()):
+            p, v = loc.pos[b], loc.valid[b]
+        c, r = person_area(p[None], v[None])
+        centres.append(c[0]), radii.append(r[0])
+    b = torch.tensor([r[0] for r in rows])
+    want = virtual_rig(loc.K0[b], loc.T0[b], loc.size0[b], torch.stack(centres), torch.stack(radii))
+    got = window_rigs(loc, rows)
+    for g, w in zip(got, want):
+        assert g.shape == w.shape and g.dtype == w.dtype
+        torch.testing.assert_close(g, w, atol=1e-12, rtol=0)
