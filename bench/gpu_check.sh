@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # One short GPU loan, one go (budget: under 6 minutes on one modern GPU):
 #   1. the device and versions;  2. every CUDA test (`pytest -k cuda tests`);
-#   3. the Triton benchmarks (bench/test_bench_triton.py);  4. the lift() benchmark on CUDA.
+#   3. the Triton benchmarks (bench/test_bench_triton.py), then their achieved GB/s next to the device's
+#      peak (bench/bandwidth.py: datasheet peak by device name, "unknown" for others);
+#   4. the lift() benchmark on CUDA.
 # Results go under $OUT (set by the device tool; default a new temporary folder): log.txt, tests.xml (JUnit),
-# triton.json, lift.json and RESULTS_gpu.md (tables in bench/RESULTS.md's format, to paste there).
+# triton.json, bandwidth.md, lift.json and RESULTS_gpu.md (tables in bench/RESULTS.md's format, to paste
+# there, then the bandwidth table).
 # Every stage has its own time limit, so a hang in one still leaves the others' results.
 #
 # Usage (repository root):  bash bench/gpu_check.sh [--allow-no-gpu]
@@ -51,8 +54,14 @@ try:
 except Exception as exc:  # the CUDA tests then skip or fail loudly below
     print(f"triton cannot be imported: {exc}")
 if torch.cuda.is_available():
+    import sys
+    sys.path.insert(0, "bench")
+    from bandwidth import peak_gb_s
+
     p = torch.cuda.get_device_properties(0)
-    print(f"device 0: {p.name}, {p.total_memory / 2**30:.0f} GiB, {p.multi_processor_count} SMs, capability {p.major}.{p.minor}")
+    peak = peak_gb_s(p.name)
+    print(f"device 0: {p.name}, {p.total_memory / 2**30:.0f} GiB, {p.multi_processor_count} SMs, capability {p.major}.{p.minor}, "
+          f"peak memory bandwidth {'unknown' if peak is None else f'{peak:.0f} GB/s'} (datasheet)")
 EOF
 if ! "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)"; then
     echo "gpu_check: no CUDA device visible to torch: the GPU stages are skipped"
@@ -74,6 +83,24 @@ export PYTHONDONTWRITEBYTECODE=1
 run_stage "CUDA tests" 140 "$PY" -m pytest -q -p no:cacheprovider -k cuda tests -rs --junitxml="$OUT/tests.xml"
 run_stage "Triton benchmarks" 110 "$PY" -m pytest -q -p no:cacheprovider bench/test_bench_triton.py --benchmark-only \
     --benchmark-json="$OUT/triton.json"
+stage "Triton benchmarks: achieved GB/s vs the device's peak"
+OUT="$OUT" "$PY" - <<'EOF'
+import json, os, sys
+from pathlib import Path
+
+sys.path.insert(0, "bench")
+from bandwidth import bandwidth_lines
+
+import torch
+
+f = Path(os.environ["OUT"]) / "triton.json"
+if f.is_file():
+    lines = bandwidth_lines(json.loads(f.read_text()), torch.cuda.get_device_properties(0).name)
+    (f.parent / "bandwidth.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+else:
+    print("no triton.json: the Triton benchmark stage failed, see above")
+EOF
 run_stage "lift() benchmark on CUDA" 80 "$PY" -m pytest -q -p no:cacheprovider bench/test_bench_lift.py -k cuda \
     --benchmark-only --benchmark-json="$OUT/lift.json"
 
@@ -96,6 +123,8 @@ for name, title in (("triton.json", "CUDA: Triton kernels vs references"), ("lif
         continue
     body, _ = render_run(title, json.loads(f.read_text()), None, None, 0.0)
     lines += [line for line in body if not line.startswith("torch threads")]  # CPU run facts
+if (out / "bandwidth.md").is_file():
+    lines += (out / "bandwidth.md").read_text().splitlines()
 (out / "RESULTS_gpu.md").write_text("\n".join(lines) + "\n")
 print("\n".join(lines))
 EOF

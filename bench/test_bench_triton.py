@@ -14,8 +14,11 @@ Groups (``benchmark.extra_info["impl"]``; ``"reference"`` is the baseline of eve
   (rotated noise materialised) vs the 3D noise draw + the fused Triton step
   (``kernels/posterior_triton.py``): what one full-schedule sampler step costs besides the network.
 
-Every timed call ends with ``torch.cuda.synchronize()``. Run:
-``python -m pytest bench/test_bench_triton.py --benchmark-only``.
+Every timed call ends with ``torch.cuda.synchronize()``. Every benchmark records in
+``extra_info["bytes"]`` the least memory traffic of its op in the Triton kernel's dtypes (inputs
+read once, outputs written once; the same for every row of a group), from which
+``bench/bandwidth.py`` reports achieved GB/s beside the device's peak (``bench/gpu_check.sh``
+prints it). Run: ``python -m pytest bench/test_bench_triton.py --benchmark-only``.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ import torch.nn.functional as F
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device: Triton benchmarks need a GPU")
 pytest.importorskip("triton", reason="triton cannot be imported")
 
+from bandwidth import tensor_bytes  # noqa: E402
 from helpers import noisy_views  # noqa: E402
 from mocap_fast import triangulate  # noqa: E402
 from mocap_fast.reference.triangulation import triangulate_dlt  # noqa: E402
@@ -60,6 +64,8 @@ def test_triangulate_cuda(benchmark, n, impl):
     uv, P, w = tri_data(n)
     benchmark.group = f"cuda triangulate {n:.0e} points x {V} views"
     benchmark.extra_info.update(impl=impl, points=n, views=V, device=torch.cuda.get_device_name())
+    # float32 points, weights and the one rig read, X [n, 3] written
+    benchmark.extra_info["bytes"] = 4 * (uv.numel() + w.numel() + P.numel() + n * 3)
     if impl == "reference":
         Pb = P.expand(n, V, 3, 4)
         fn = lambda: triangulate_dlt(uv, Pb, w)  # noqa: E731
@@ -93,6 +99,7 @@ def test_view_attention_cuda(benchmark, size, dtype, impl):
     q, k, v = (t.unflatten(-1, (H, D)).transpose(1, 2) for t in x.chunk(3, dim=-1))
     benchmark.group = f"cuda view attention G={G} H={H} Dh={D} {str(dtype).split('.')[-1]}"
     benchmark.extra_info.update(impl=impl, groups=G, heads=H, head_dim=D, device=torch.cuda.get_device_name())
+    benchmark.extra_info["bytes"] = tensor_bytes(q, k, v) + tensor_bytes(q)  # q, k, v read, out (as q) written
     if impl == "reference":
         fn = lambda: F.scaled_dot_product_attention(q, k, v)  # noqa: E731
     else:
@@ -122,6 +129,8 @@ def test_posterior_step_cuda(benchmark, size, impl):
     sched = cosine_schedule(100)
     benchmark.group = f"cuda posterior step {B} x {V} x {T} x {C}"
     benchmark.extra_info.update(impl=impl, clips=B, frames=T, device=torch.cuda.get_device_name())
+    # x_t, x0 read, x_{t-1} (as x_t) written; the 3D noise samples [B, T, C / 2, 3] float32 drawn and read
+    benchmark.extra_info["bytes"] = tensor_bytes(x_t, x0, x_t) + 2 * B * T * (C // 2) * 3 * 4
     if impl == "reference":
         fn = lambda: posterior_step(x_t, x0, 50, world_noise(R, (B, T, C), gen), sched)  # noqa: E731
     else:
