@@ -134,8 +134,10 @@ NOTES = [
     "## Notes",
     "",
     "- `numba public` is `mocap_fast.triangulate(..., backend=\"fast\")` including its argument checks "
-    "(finite values, weights: torch ops) and tensor/numpy conversions; `numba kernel` is the bare launcher "
-    "`triangulate_numba(..., condition=False)` (inverse iteration on the 4x4 normal matrix, Jacobi fallback).",
+    "(finite values, weights: one numpy reduction per tensor on the CPU) and tensor/numpy conversions; `numba kernel` is the bare launcher "
+    "`triangulate_numba(..., condition=False)` (inverse iteration on the 4x4 normal matrix, Jacobi fallback). "
+    "The per-point group gives every point its own float32 cameras `[N, 4, 3, 4]`; the kernel reads float32 "
+    "as it is and computes in float64.",
     "- The reference triangulation is `torch.linalg.svd` on the stacked [2V, 4] DLT systems (float64); "
     "`torch.compile` compiles that same function (the SVD stays an ATen call).",
     "- Re-encode: the reference loops over clips and views in Python (`reproject_encode`); `torch vectorised` "

@@ -19,7 +19,8 @@ def triangulate(points_2d: Any, proj: Any, weights: Any = None, backend: str = "
     ``K [R | t]`` (leading dims broadcast), ``weights [..., V]`` >= 0 or ``None``.
     Returns ``[..., 3]`` world points, in the kind (numpy/torch) and device of ``points_2d``.
 
-    ``backend="auto"``/``"fast"`` runs numba (float64) on the CPU and the Triton kernel
+    ``backend="auto"``/``"fast"`` runs numba on the CPU (float64 arithmetic; float32 input goes in
+    without copies and comes back float32, the float64 result rounded) and the Triton kernel
     (``kernels/triangulate_triton.py``) on CUDA, which computes in float64 for float64 input and in
     float32 otherwise (agreement with the float64 reference ~1e-6 relative on well-conditioned
     rigs; ill-conditioned points, e.g. near-parallel rays, lose more in float32: pass float64 there).
@@ -111,10 +112,10 @@ def _values_ok(pts: torch.Tensor, P: torch.Tensor, w: torch.Tensor | None) -> bo
     host synchronisation."""
     tensors = [pts, P] if w is None else [pts, P, w]
     on_cpu = pts.device.type == "cpu" and pts.dtype != torch.bfloat16  # numpy has no bfloat16
-    arrays = [t.detach().numpy() for t in tensors] if on_cpu else tensors
-    isfinite = np.isfinite if on_cpu else torch.isfinite
+    arrays: list[Any] = [t.detach().numpy() for t in tensors] if on_cpu else tensors  # numpy or torch alike below
+    isfinite: Any = np.isfinite if on_cpu else torch.isfinite
     with np.errstate(over="ignore", invalid="ignore"):  # overflow and inf - inf are what is looked for
-        flags = [isfinite(a.sum()) for a in arrays]
+        flags: list[Any] = [isfinite(a.sum()) for a in arrays]
     if w is not None and w.numel():
         positive = arrays[-1] > 0
         count = positive[..., 0] * 1  # views with weight > 0, per point: a pass per view (V is small;
