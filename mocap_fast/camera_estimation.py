@@ -17,8 +17,12 @@ roll and height. What each part of the motion tells:
 
 With little motion in depth the focal length is not observable; a weak prior (:data:`PRIOR_HFOV`
 of the long image side, ``PRIOR_LOG_STD`` in log focal) then holds it, and
-:func:`estimate_camera_details` says so (``focal_source == "prior"``). Squats, bending or lying
-frames break the upright model; the soft-L1 loss discounts them while they are a minority.
+:func:`estimate_camera_details` says so (``focal_source == "prior"``). A person who stays at one
+depth leaves camera height and pitch trading off; a weak height prior (:data:`HEIGHT_PRIOR`) then
+picks the point (``height_source == "prior"``). Squats, bending or lying frames break the upright
+model: only frames whose 2D looks upright (straight body chain and stance leg, torso-to-leg
+proportion of the clip's upright frames, body axis near the image vertical; :func:`_upright_frames`)
+are read, and the soft-L1 loss discounts what remains of the misfit.
 """
 
 from __future__ import annotations
@@ -59,11 +63,28 @@ ROW_WEIGHT = np.array([0.3, 1.0])
 of the ankles (up to ~5 % of stature sideways in the image when walking across it), while their
 heights above the ground vary less."""
 IRLS_ROUNDS = 2
+"""Reweighting rounds of the robust fit."""
 GRID_KEEP = 3
 """Starting points of the grid refined by least squares."""
 MAX_FRAMES = 120
 """The fit reads at most this many frames, evenly spaced over the clip."""
-"""Reweighting rounds of the robust fit."""
+UPRIGHT_STRAIGHT = 0.95
+"""A frame counts as upright when the 2D chain ankle midpoint - knee midpoint - hip midpoint - neck - head
+is this straight (end-to-end length over summed segment lengths; any view of a straight chain is
+straight) and so is the leg of the lower ankle (the stance leg) ..."""
+UPRIGHT_TORSO = 0.15
+"""... its hip-neck over hip-ankle 2D length is within this fraction of the clip's upper quartile
+(a torso bent towards or away from the camera is foreshortened more than the legs) ..."""
+UPRIGHT_TILT = 30.0
+"""... and its ankle-to-head line is within this many degrees of the image's vertical."""
+UPRIGHT_MIN_FRACTION = 0.2
+"""When fewer frames pass, the fit reads this fraction of the frames, the most upright first."""
+HEIGHT_PRIOR = 1.5
+"""Metres: camera height the height prior centres on (hand-held or tripod)."""
+HEIGHT_LOG_STD = 0.6
+"""Standard deviation of the height prior in log height (a weak prior: 0.8-2.7 m at one std)."""
+HEIGHT_ROW = NOISE_SCALE / HEIGHT_LOG_STD
+"""Weight of the height prior row (log height) in the least-squares fit."""
 GEOMETRY_SHRINK = 0.5
 """The focal length counts as measured by the geometry when its posterior std in log focal is
 below this fraction of the prior's."""
@@ -81,8 +102,11 @@ class CameraEstimate:
         focal_source: ``"given"`` (``focal_px``), ``"geometry"`` (the motion fixed it) or
             ``"prior"`` (little motion in depth: mostly the :data:`PRIOR_HFOV` prior).
         focal_log_std: posterior standard deviation of log focal (0 when given).
-        frames_used: frames with ankles and head seen.
+        frames_used: frames the fit read: upright (:func:`_upright_frames`) with ankles, neck and
+            head seen, before thinning to :data:`MAX_FRAMES`.
         residual: median residual of the fit, in person image heights.
+        height_source: ``"geometry"`` (the motion fixed the height) or ``"prior"`` (the person
+            stays at one depth: height and pitch trade off and the :data:`HEIGHT_PRIOR` holds them).
     """
 
     camera: Camera
@@ -94,6 +118,7 @@ class CameraEstimate:
     focal_log_std: float
     frames_used: int
     residual: float
+    height_source: str = "geometry"
 
 
 def estimate_camera(keypoints: Any, image_size: Any, joint_format: str = "smpl22", confidence: Any = None,
@@ -158,7 +183,43 @@ def _inputs(keypoints, image_size, joint_format, confidence):
     ok &= span > 2.0  # a person under 2 px tall carries no geometry
     if not ok.any():
         raise ValueError("keypoints: the person is under 2 px tall in every frame; cannot estimate a camera")
-    return size, ankle[ok], neck[ok], head[ok], span[ok]
+    idx = np.flatnonzero(ok)
+    keep = _upright_frames(kp22[idx], seen[idx])
+    return size, ankle[idx[keep]], neck[idx[keep]], head[idx[keep]], span[idx[keep]]
+
+
+def _upright_frames(kp22: np.ndarray, seen: np.ndarray) -> np.ndarray:
+    """Indices of the frames the upright model may read (:data:`UPRIGHT_STRAIGHT`, :data:`UPRIGHT_TORSO`,
+    :data:`UPRIGHT_TILT`), sorted; at least :data:`UPRIGHT_MIN_FRACTION` of the frames, the most upright.
+
+    ``kp22 (T, 22, 2)`` pixels with ankles, neck and head seen in every frame, ``seen (T, 22)`` bool.
+    Frames whose knees or hips are not seen are judged on what is seen.
+    """
+    T = len(kp22)
+    seg = lambda a, b: np.linalg.norm(a - b, axis=-1)  # noqa: E731
+    ankle, knee, hip = (0.5 * (kp22[:, a] + kp22[:, b]) for a, b in ((7, 8), (4, 5), (1, 2)))
+    neck, head = kp22[:, 12], kp22[:, 15]
+    legs_seen = seen[:, [1, 2, 4, 5]].all(-1)
+    chain = seg(ankle, knee) + seg(knee, hip) + seg(hip, neck) + seg(neck, head)
+    straight = np.where(legs_seen, seg(ankle, head) / np.maximum(chain, 1e-9), 1.0)
+    stance = np.where(kp22[:, 7, 1] >= kp22[:, 8, 1], 0, 1)  # the lower ankle in the image (v grows down)
+    r = np.arange(T)
+    a_s, k_s, h_s = kp22[r, 7 + stance], kp22[r, 4 + stance], kp22[r, 1 + stance]
+    leg = np.where(legs_seen, seg(a_s, h_s) / np.maximum(seg(a_s, k_s) + seg(k_s, h_s), 1e-9), 1.0)
+    torso = seg(hip, neck) / np.maximum(seg(hip, ankle), 1e-9)
+    axis = head - ankle
+    tilt = np.degrees(np.arctan2(np.abs(axis[:, 0]), -axis[:, 1]))
+    score = np.minimum(straight, leg) - np.maximum(tilt - UPRIGHT_TILT, 0.0) / 90.0
+    good = (straight >= UPRIGHT_STRAIGHT) & (leg >= UPRIGHT_STRAIGHT) & (tilt <= UPRIGHT_TILT)
+    if legs_seen.any() and good[legs_seen].any():
+        ref = float(np.percentile(torso[good & legs_seen], 75))
+        off = np.abs(torso / ref - 1)
+        good &= ~legs_seen | (off <= UPRIGHT_TORSO)
+        score = score - np.where(legs_seen, np.maximum(off - UPRIGHT_TORSO, 0.0), 0.0)
+    need = max(1, int(math.ceil(UPRIGHT_MIN_FRACTION * T)))
+    if good.sum() >= need:
+        return np.flatnonzero(good)
+    return np.sort(np.argsort(-score, kind="stable")[:need])
 
 
 def _rotation(pitch: float, roll: float) -> np.ndarray:
@@ -216,15 +277,17 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
     points = np.stack([ankle, neck, head], axis=1)
     W, H = size
     log_f0 = math.log((max(W, H) / 2) / math.tan(math.radians(PRIOR_HFOV) / 2))
+    log_h0 = math.log(HEIGHT_PRIOR)
     lo = [log_f0 - 3, -1.45, -0.8, math.log(0.05)]
     hi = [log_f0 + 3, 1.2, 0.8, math.log(200.0)]
 
     def fit(x0, weights):
         def fun(p):
             r = weights * _residuals(p, size, points, span, stature, focal_px)
-            if focal_px is not None:
-                return r
-            return np.concatenate([r, [PRIOR_ROW * (p[0] - log_f0)]])
+            prior = [HEIGHT_ROW * (p[3] - log_h0)]
+            if focal_px is None:
+                prior.append(PRIOR_ROW * (p[0] - log_f0))
+            return np.concatenate([r, prior])
 
         return least_squares(fun, x0, x_scale=[0.3, 0.1, 0.05, 0.3], bounds=(lo, hi), max_nfev=100)
 
@@ -255,21 +318,24 @@ def estimate_camera_details(keypoints: Any, image_size: Any, joint_format: str =
     log_f, pitch, roll, log_h = best.x
     f = focal_px if focal_px is not None else math.exp(log_f)
     source, log_std = "given", 0.0
+    J = best.jac  # rows: data, height prior, focal prior (when the focal length is not given)
+    data = J[: -2 if focal_px is None else -1]
     if focal_px is None:
-        # Gauss-Newton posterior of log f, with the prior row and from the data rows alone
-        J = best.jac
-        log_std = _std0(J.T @ J)
-        source = "geometry" if _std0(J[:-1].T @ J[:-1]) < GEOMETRY_SHRINK * PRIOR_LOG_STD else "prior"
+        # Gauss-Newton posterior of log f, with the prior rows and from the data rows alone
+        log_std = _std(J.T @ J, 0)
+        source = "geometry" if _std(data.T @ data, 0) < GEOMETRY_SHRINK * PRIOR_LOG_STD else "prior"
+    height_source = "geometry" if _std(data.T @ data, 3) < GEOMETRY_SHRINK * HEIGHT_LOG_STD else "prior"
     pitch_deg, roll_deg, height = math.degrees(pitch), math.degrees(roll), math.exp(log_h)
     cam = Camera.from_ground(f, f, W / 2, H / 2, (int(round(W)), int(round(H))), height=height,
                              pitch_deg=pitch_deg, roll_deg=roll_deg)
     resid = float(np.median(np.abs(_residuals(best.x, size, points, span, stature, focal_px))))
-    return CameraEstimate(cam, f, height, pitch_deg, roll_deg, source, log_std, n, resid)
+    return CameraEstimate(cam, f, height, pitch_deg, roll_deg, source, log_std, n, resid, height_source)
 
 
-def _std0(info: np.ndarray) -> float:
-    """Std of the first parameter (log focal) under ``info`` = J^T J of rows with noise :data:`NOISE_SCALE` (inf if singular)."""
+def _std(info: np.ndarray, k: int) -> float:
+    """Std of parameter ``k`` (0 log focal, 3 log height) under ``info`` = J^T J of rows with noise
+    :data:`NOISE_SCALE` (inf if singular)."""
     try:
-        return NOISE_SCALE * float(math.sqrt(max(np.linalg.inv(info + 1e-12 * np.eye(len(info)))[0, 0], 0.0)))
+        return NOISE_SCALE * float(math.sqrt(max(np.linalg.inv(info + 1e-12 * np.eye(len(info)))[k, k], 0.0)))
     except np.linalg.LinAlgError:
         return math.inf

@@ -93,8 +93,8 @@ def _auto_camera(args, data, fps: float, say):
         focal = (max(W, H) / 2) / math.tan(math.radians(args.fov) / 2)
     est = estimate_camera_details(data.keypoints, (W, H), joint_format=data.joint_format, confidence=data.confidence,
                                   fps=fps, focal_px=focal, person_height=args.person_height)
-    say(f"camera auto: focal {est.focal_px:.0f} px ({est.focal_source}), height {est.height:.2f} m, "
-        f"pitch {est.pitch_deg:.1f} deg, roll {est.roll_deg:.1f} deg from {est.frames_used} frames")
+    say(f"camera auto: focal {est.focal_px:.0f} px ({est.focal_source}), height {est.height:.2f} m ({est.height_source}), "
+        f"pitch {est.pitch_deg:.1f} deg, roll {est.roll_deg:.1f} deg from {est.frames_used} upright frames")
     return est.camera
 
 

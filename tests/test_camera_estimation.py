@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from mocap_fast import Camera, estimate_camera
-from mocap_fast.camera_estimation import ANKLE_RATIO, HEAD_RATIO, NECK_RATIO, estimate_camera_details
+from mocap_fast.camera_estimation import ANKLE_RATIO, HEAD_RATIO, HEIGHT_PRIOR, NECK_RATIO, estimate_camera_details
 
 SIZE = (1920, 1080)
 
@@ -23,10 +23,11 @@ def upright_walk(T: int = 60, stature: float = 1.70, depth=(-12.0, -4.0), seed: 
     X[..., 0] = x[:, None] + rng.normal(0, 0.1, 22)
     X[..., 2] = z[:, None] + rng.normal(0, 0.1, 22)
     X[..., 1] = stature * rng.uniform(0.1, 0.9, 22)
-    for j, ratio in ((7, ANKLE_RATIO), (8, ANKLE_RATIO), (12, NECK_RATIO), (15, HEAD_RATIO)):
+    for j, ratio in ((7, ANKLE_RATIO), (8, ANKLE_RATIO), (12, NECK_RATIO), (15, HEAD_RATIO), (4, 0.28), (5, 0.28),
+                     (1, 0.53), (2, 0.53)):
         X[:, j, 0], X[:, j, 2], X[:, j, 1] = x, z, ratio * stature
-    X[:, 7, 0] -= 0.1
-    X[:, 8, 0] += 0.1
+    X[:, [1, 4, 7], 0] -= 0.1  # straight legs under the hips
+    X[:, [2, 5, 8], 0] += 0.1
     return X
 
 
@@ -141,3 +142,37 @@ def test_cli_camera_auto(tmp_path, capsys):
     assert main(base + ["--image-size", "1920", "1080", "--person-height", "1.7", "--steps", "1", "--force"]) == 0
     out = capsys.readouterr().out
     assert "camera auto: focal" in out and (tmp_path / "o" / "lifted.npz").exists()
+
+
+def test_bent_frames_are_left_out():
+    # a third of the frames squat (knees forward, head and neck lowered): the upright model must not read them
+    cam = true_camera()
+    X = upright_walk(T=90)
+    bent = np.arange(0, 90, 3)
+    Xb = X[bent]
+    Xb[:, [12, 15], 1] -= 0.45
+    Xb[:, [4, 5], 0] += 0.3
+    Xb[:, [4, 5], 1] -= 0.1
+    Xb[:, [0, 1, 2], 1] -= 0.4
+    X[bent] = Xb
+    est = estimate_camera_details(cam.project(X), SIZE, focal_px=1100.0)
+    assert est.frames_used == 90 - len(bent), est
+    assert abs(est.height - 2.2) < 0.01 and abs(est.pitch_deg + 9.0) < 0.2 and abs(est.roll_deg - 2.5) < 0.2, est
+
+
+def test_one_depth_leans_on_height_prior(monkeypatch):
+    # standing still: camera height and pitch trade off along a valley; the height prior pulls the
+    # height towards HEIGHT_PRIOR, says so, and the fit stays on the valley (the feet's viewing angle)
+    import mocap_fast.camera_estimation as ce
+
+    cam = true_camera(f=1100.0, height=2.6, pitch=-10.0, roll=0.0)
+    X = upright_walk(depth=(-8.0, -8.0))
+    X[..., 0] = X[..., 0] * 0.0 + X[:1, :, 0]
+    kp = cam.project(X)
+    est = estimate_camera_details(kp, SIZE, focal_px=1100.0)
+    assert est.height_source == "prior", est
+    below = math.atan((2.6 - 0.105) / 8.0) + math.radians(-10.0)
+    assert abs(below - math.atan((est.height - 0.105) / 8.0) - math.radians(est.pitch_deg)) < math.radians(1.0), est
+    monkeypatch.setattr(ce, "HEIGHT_ROW", 0.0)
+    free = estimate_camera_details(kp, SIZE, focal_px=1100.0)
+    assert abs(est.height - HEIGHT_PRIOR) < abs(free.height - HEIGHT_PRIOR) - 0.03, (est, free)
