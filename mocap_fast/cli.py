@@ -170,7 +170,7 @@ def cmd_lift(args) -> int:
                     input=str(args.input), input_source=data.source, input_format=data.joint_format,
                     person=data.info.get("person"), sampler=res.sampler, steps=res.steps, seed=args.seed, fps=float(fps),
                     foot_lock=bool(args.foot_lock), smooth=float(args.smooth), skeleton=args.skeleton,
-                    samples=args.samples)
+                    samples=res.samples)
     out = Path(args.out)
     written = export_result(res, out, formats, meta, keypoints=data.keypoints, joint_format=data.joint_format,
                             keypoint_confidence=data.confidence, video=args.video)
@@ -359,8 +359,9 @@ def build_parser() -> argparse.ArgumentParser:
     lf.add_argument("--fps", type=float, default=None, help="input frame rate (default: from the file, else 30)")
     lf.add_argument("--steps", type=int, default=None, help="denoising steps (default: the model's recommended sampler)")
     lf.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    lf.add_argument("--samples", type=int, default=1,
-                    help="samples per window, averaged (default 1; N costs N times the network time)")
+    lf.add_argument("--samples", type=int, default=None,
+                    help="draws per window, averaged (default: the model's recommendation; N costs N times the "
+                         "network time)")
     lf.add_argument("--device", default=None, help="torch device for the network, e.g. cpu, cuda (default cpu)")
     lf.add_argument("--model", default=None, help="model file (default: the packaged model)")
     lf.add_argument("--smooth", type=float, default=1.0, metavar="FRAMES",
@@ -390,7 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--no-anchor", action="store_true", help="lift(anchor=False): no ground anchoring")
     e.add_argument("--skeleton", default="clip", choices=["clip", "free"],
                    help="lift(skeleton=...): clip (default) one skeleton per clip, free per-frame joints")
-    e.add_argument("--samples", type=int, default=1, help="lift(samples=...): samples per window, averaged (default 1)")
+    e.add_argument("--samples", type=int, default=None,
+                   help="lift(samples=...): draws per window, averaged (default: the model's recommendation)")
     e.add_argument("--raw-floor", action="store_true",
                    help="keep each clip's floor as captured (default: turn each clip so its foot contacts are level, "
                         "mocap_fast.data.floor; a tilted capture floor otherwise acts as a calibration error)")

@@ -7,7 +7,7 @@ import math
 import operator
 import os
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import torch
@@ -69,6 +69,7 @@ class LiftResult:
         steps: its number of denoising steps.
         warnings: the plausibility warnings (:mod:`mocap_fast.plausibility`), one line each; empty
             when the output looks like a person on the ground (a list per clip for a batch).
+        samples: draws averaged per window.
     """
 
     joints: Any
@@ -80,6 +81,7 @@ class LiftResult:
     sampler: str = "ddpm"
     steps: int = 0
     warnings: list = field(default_factory=list)
+    samples: int = 1
 
 
 def default_model(device: torch.device) -> LoadedModel:
@@ -129,7 +131,7 @@ class LiftOptions:
     normalized: bool = False
     anchor: bool = True
     skeleton: str = "clip"
-    samples: int = 1
+    samples: int | None = None
 
 
 @dataclass
@@ -193,7 +195,8 @@ def _check_inputs(keypoints, cam, confidence, opts: LiftOptions) -> _Inputs:
         raise ValueError(f"rig: expected 'window' or 'clip', got {opts.rig!r}")
     if opts.skeleton not in ("free", "clip"):
         raise ValueError(f"skeleton: expected 'free' or 'clip', got {opts.skeleton!r}")
-    _check_int(opts.samples, "samples", 1, 64)
+    if opts.samples is not None:
+        _check_int(opts.samples, "samples", 1, 64)
     _check_camera_for_lift(cam)
     return _Inputs(fmt, kp, conf, batched, fps, findings)
 
@@ -327,7 +330,7 @@ def lift(
     normalized: bool = False,
     quiet: bool = False,
     skeleton: str = "clip",
-    samples: int = 1,
+    samples: int | None = None,
 ) -> LiftResult:
     """Lift 2D keypoints of one calibrated camera to 3D world joints (SMPL-22, metres).
 
@@ -369,8 +372,9 @@ def lift(
             lengths fitted to the lifted joints, the observed 2D and the foot contacts
             (:func:`mocap_fast.skeleton_fit.fit_clip_skeleton`; better on every val set: MODEL_CARD.md);
             ``"free"``: every frame's joints as lifted (bone lengths vary a little from frame to frame).
-        samples: draw this many samples of every window (each from its own generator) and average
-            them: less variance for ``samples`` times the network time (measured: MODEL_CARD.md).
+        samples: draws of every window (each from its own generator), averaged: less variance for
+            ``samples`` times the network time; ``None`` = the model's recommendation stored in its
+            file (packaged default: 2; measured: MODEL_CARD.md).
 
     Raises:
         ValueError: naming the argument: wrong shapes or joint count, too few frames, infinite or
@@ -397,6 +401,7 @@ def lift(
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
     sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
+    opts = replace(opts, samples=mdl.samples if samples is None else int(samples))
     kp, conf, kp_in_22, conf_in_22 = _to_model_rate(inp)
     clip = _prepare_clip(kp, conf, cam, mdl)
     with torch.inference_mode():
@@ -412,7 +417,7 @@ def lift(
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
     out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
     return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), inp.fps, sampler, n_steps,
-                      found if inp.batched else found[0])
+                      found if inp.batched else found[0], opts.samples)
 
 
 def _resolve_device(device: Any, keypoints: Any) -> torch.device:
@@ -490,7 +495,7 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     window = mdl.cfg.window
     n_win = len(_windows(T, window))
     rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window) for _ in range(opts.samples)]
-    on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler)
+    on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler, mdl.samples)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))

@@ -25,6 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("model", help="trained model file (safetensors)")
     p.add_argument("--sampler", choices=["ddim", "ddpm"], default="ddim")
     p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--samples", type=int, default=1, help="draws per window that lift(samples=None) averages")
     p.add_argument("--out", default=str(ASSETS / DEFAULT_MODEL), help="destination (default: the packaged default)")
     p.add_argument("--licence", default=None,
                    help="licence note stored in the file's metadata (e.g. the data licences the weights inherit)")
@@ -37,10 +38,11 @@ def main(argv: list[str] | None = None) -> int:
             dst = Path(args.out)
             if dst.resolve() != Path(args.model).resolve():
                 shutil.copyfile(args.model, dst)
-        set_recommended_sampler(dst, args.sampler, args.steps)
+        set_recommended_sampler(dst, args.sampler, args.steps, args.samples)
         if args.licence is not None:
             set_metadata(dst, licence=args.licence)
-        print(f"{dst}: recommended sampler {args.sampler}, {load_model(dst).recommended_steps()[1]} steps")
+        loaded = load_model(dst)
+        print(f"{dst}: recommended sampler {args.sampler}, {loaded.recommended_steps()[1]} steps, {loaded.samples} samples")
     except ValueError as exc:
         print(f"package_model: error: {exc}", file=sys.stderr)
         return 2

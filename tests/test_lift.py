@@ -169,3 +169,8 @@ def test_samples_average_the_window_draws(tiny):
     np.testing.assert_array_equal(lift(kp, CAM, seed=5, samples=1, **raw).joints, a)
     with pytest.raises(ValueError, match="samples"):
         lift(kp, CAM, samples=0, **raw)
+    from dataclasses import replace
+
+    res = lift(kp, CAM, seed=5, **{**raw, "model": replace(tiny, samples=2)})  # samples=None: the model's recommendation
+    assert res.samples == 2
+    np.testing.assert_array_equal(res.joints, two)

@@ -131,7 +131,20 @@ def test_recommended_sampler_round_trip(tmp_path):
     for sampler, steps in (("euler", 5), ("ddim", 0), ("ddim", TINY.diffusion_steps), ("ddpm", 3)):
         with pytest.raises(ValueError, match="sampler|steps"):
             set_recommended_sampler(path, sampler, steps)
+    assert m.samples == 1  # absent: one draw per window
+    set_recommended_sampler(path, "ddim", 7, samples=3)
+    assert load_model(path).samples == 3 and read_metadata(path)["samples"] == "3"
+    save_model(load_model(path), tmp_path / "copy3.safetensors")
+    assert load_model(tmp_path / "copy3.safetensors").samples == 3
+    with pytest.raises(ValueError, match="samples"):
+        set_recommended_sampler(path, "ddim", 7, samples=0)
+    from mocap_fast.model.io import set_metadata
+
+    set_metadata(path, samples="two")
+    with pytest.raises(ValueError, match="samples"):
+        load_model(path)
 
 
-def test_packaged_default_recommends_ddim_10():
-    assert load_model(None).recommended_steps() == ("ddim", 2)
+def test_packaged_default_recommends_ddim_2_with_2_samples():
+    m = load_model(None)
+    assert m.recommended_steps() == ("ddim", 2) and m.samples == 2

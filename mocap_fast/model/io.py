@@ -4,7 +4,9 @@ A model file holds the network's ``state_dict``, ``stats.mean`` / ``stats.std`` 
 metadata ``format`` (``mocap_fast-1``), ``config`` (JSON of :class:`ModelConfig`), ``multiview``
 (``"1"``/``"0"``), ``info`` (free JSON: training steps, data, metrics) and, optionally, the
 recommended sampler ``sampler`` (``"ddim"`` or ``"ddpm"``) with ``steps`` (decimal string), which
-``lift(steps=None)`` uses (:func:`set_recommended_sampler` writes it; absent = the full DDPM schedule).
+``lift(steps=None)`` uses (:func:`set_recommended_sampler` writes it; absent = the full DDPM schedule),
+and ``samples`` (decimal string), the number of draws per window that ``lift(samples=None)`` averages
+(absent = 1).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ class LoadedModel:
     info: dict = field(default_factory=dict)
     sampler: tuple[str, int] | None = None
     """The recommended ``(sampler, steps)`` from the file's metadata, or ``None`` (full DDPM)."""
+    samples: int = 1
+    """The recommended number of draws per window that ``lift(samples=None)`` averages."""
 
     @property
     def cfg(self) -> ModelConfig:
@@ -77,6 +81,8 @@ def save_model(model: LoadedModel, path: str | Path) -> None:
     }
     if model.sampler is not None:
         meta.update(sampler=model.sampler[0], steps=str(model.sampler[1]))
+    if model.samples != 1:
+        meta["samples"] = str(model.samples)
     atomic_save(tensors, path, meta)
 
 
@@ -95,17 +101,29 @@ def parse_sampler(meta: dict[str, str], path) -> tuple[str, int] | None:
     return sampler, int(steps)
 
 
-def set_recommended_sampler(path: str | Path, sampler: str, steps: int) -> None:
+def parse_samples(meta: dict[str, str], path) -> int:
+    """The recommended draws per window in a model file's metadata (1 when absent); ``ValueError``
+    naming ``path`` unless a positive integer."""
+    samples = meta.get("samples", "1")
+    if not samples.isdigit() or int(samples) < 1:
+        raise ValueError(f"model: {path} has a broken recommended samples={samples!r} (expected a positive integer)")
+    return int(samples)
+
+
+def set_recommended_sampler(path: str | Path, sampler: str, steps: int, samples: int = 1) -> None:
     """Store the recommended sampler of the model file ``path`` in its metadata (``sampler``,
-    ``steps``); weights and every other metadata entry are kept. ``ddpm`` means the full schedule.
+    ``steps``, ``samples`` draws averaged per window); weights and every other metadata entry are
+    kept. ``ddpm`` means the full schedule.
 
     Raises:
-        ValueError: unknown ``sampler``, ``steps`` not a positive integer, or not a model file.
+        ValueError: unknown ``sampler``, ``steps`` or ``samples`` not a positive integer, or not a model file.
     """
     if sampler not in SAMPLERS:
         raise ValueError(f"sampler: expected one of {list(SAMPLERS)}, got {sampler!r}")
     if isinstance(steps, bool) or not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps: expected a positive integer, got {steps!r}")
+    if isinstance(samples, bool) or not isinstance(samples, int) or samples < 1:
+        raise ValueError(f"samples: expected a positive integer, got {samples!r}")
     meta = read_metadata(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"model: {path} is not a mocap_fast model file (format {meta.get('format')!r})")
@@ -114,7 +132,7 @@ def set_recommended_sampler(path: str | Path, sampler: str, steps: int) -> None:
         raise ValueError(f"steps: ddpm runs the full schedule of {cfg.diffusion_steps} steps, got {steps}")
     if sampler == "ddim" and steps >= cfg.diffusion_steps:
         raise ValueError(f"steps: ddim needs fewer than the schedule's {cfg.diffusion_steps} steps, got {steps}")
-    set_metadata(path, sampler=sampler, steps=str(steps))
+    set_metadata(path, sampler=sampler, steps=str(steps), samples=str(samples))
 
 
 def set_metadata(path: str | Path, **entries: str) -> None:
@@ -205,7 +223,7 @@ def load_model(path: str | Path | None = None, device: torch.device | str = "cpu
     net = MotionDenoiser(cfg, multiview=multiview)
     net.load_state_dict(tensors)
     net.eval()
-    return LoadedModel(net.to(device), stats.to(device), info, parse_sampler(meta, path))
+    return LoadedModel(net.to(device), stats.to(device), info, parse_sampler(meta, path), parse_samples(meta, path))
 
 
 _CONFIG_LIMITS = {
