@@ -166,7 +166,10 @@ LIFT_NOTES = [
     "played backwards, 120 frames) through `lift()` with the packaged default model (small config), 9 overlapping "
     "64-frame windows (starts 0, 32, ..., 224 and 236) in one network batch. `reference` is the authors' loop (pointmap features recomputed every step, consistency step with "
     "Python loops over clip and view, SVD triangulation); `fast` caches pointmap features and cross-attention "
-    "keys/values and runs the fused numba consistency kernels. Same maths: the suite checks they agree to 1 mm.",
+    "keys/values and runs the fused numba consistency kernels. Same maths: the suite checks they agree to 1 mm. "
+    "With `skeleton=\"clip\"` (the default) the backend also picks the skeleton fit's Adam loop: autograd "
+    "(`reference`) or the numba kernel with the gradients written out (`auto`), equal to 1e-9 m; the "
+    "`skeleton free` rows leave the fit out.",
     "- DDIM rows trade accuracy for time; the accuracy cost is in MODEL_CARD.md.",
     "",
 ]

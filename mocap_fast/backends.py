@@ -61,6 +61,11 @@ OPS: dict[str, Op] = {
         cuda="mocap_fast.kernels.view_attention_triton:view_attention",
         reference="mocap_fast.reference.attention:view_attention",
     ),
+    "skeleton_fit": Op(
+        cpu="mocap_fast.kernels.skeleton_fit_numba:fit_adam",
+        cuda=None,
+        reference="mocap_fast.reference.skeleton_fit:fit_adam",
+    ),
 }
 
 _chosen: dict[tuple[str, str, str], Callable] = {}  # (op, "fast" | "reference", device type)

@@ -347,7 +347,8 @@ def lift(
         seed: random seed; same seed, backend and device give the same output. Clip ``b`` of a
             batch uses ``seed + b``: it gets the same output as lifting it alone with ``seed + b``.
         device: torch device for the network (default: the keypoints' device, else CPU).
-        backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification).
+        backend: ``"auto"``, ``"fast"`` or ``"reference"`` (the authors' loop, for verification);
+            it also picks the skeleton fit's Adam loop (numba kernel, or the autograd reference).
         model: a :class:`~mocap_fast.model.io.LoadedModel`, a path to a model file, or ``None``
             for the packaged default.
         anchor: scale each window, then each frame (smoothly over time), about the input camera so
@@ -411,7 +412,7 @@ def lift(
     X = _post_filter(X, clip, anchor, smooth)
     if X.shape[1] != inp.kp.shape[1] or abs(inp.fps - MODEL_FPS) > 1e-6:
         X, conf = resample_axis(X, MODEL_FPS, inp.fps, 1, inp.kp.shape[1]), conf_in_22
-    X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps, opts.skeleton, kp_in_22, conf_in_22)
+    X_world, X_cam, views, cameras = _to_world(X, clip, foot_lock, inp.fps, opts, kp_in_22, conf_in_22)
     found = _plausibility(X_world, inp.findings)
     if not inp.batched:
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
@@ -558,19 +559,20 @@ def _post_filter(X: torch.Tensor, clip: _Clip, anchor: bool, smooth: float) -> t
     return X
 
 
-def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float, skeleton: str, kp22: torch.Tensor,
+def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float, opts: LiftOptions, kp22: torch.Tensor,
               conf22: torch.Tensor):
     """Canonical ``X [B, T, 22, 3]`` to the user's world (optionally foot-locked, optionally one skeleton
-    per clip fitted to the input-rate SMPL-22 keypoints ``kp22 [B, T, 22, 2]`` / ``conf22``): ``(X_world,
-    X_cam, views [B, V, T, 22, 2], cameras [B][V])``."""
+    per clip fitted to the input-rate SMPL-22 keypoints ``kp22 [B, T, 22, 2]`` / ``conf22``, as
+    ``opts.skeleton`` says, with ``opts.backend``'s fit): ``(X_world, X_cam, views [B, V, T, 22, 2],
+    cameras [B][V])``."""
     B, T = X.shape[:2]
     Minv = torch.linalg.inv(clip.loc.M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
     T_world = clip.Tw @ clip.loc.M  # every view's world-to-camera in the user's world
     if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
         X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
-    if skeleton == "clip":
-        X_world = fit_clip_skeleton(X_world, kp22, conf22, clip.K[:, 0], T_world[:, 0], fps)
+    if opts.skeleton == "clip":
+        X_world = fit_clip_skeleton(X_world, kp22, conf22, clip.K[:, 0], T_world[:, 0], fps, backend=opts.backend)
     R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
     X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     K, size = clip.K, clip.size

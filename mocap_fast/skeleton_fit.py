@@ -4,7 +4,9 @@ The lift predicts every frame's joints on their own, so its bone lengths wander 
 frame (and between left and right). :func:`fit_clip_skeleton` replaces them by the motion of one
 skeleton: joints ``X_c = X_parent + L_bone * d_c(t)`` with one length ``L`` per bone for the whole
 clip (a left bone and its right twin share it), unit directions ``d_c(t)`` and a root (pelvis)
-trajectory free per frame. It minimises, with Adam (``ITERATIONS`` steps, CPU, float64):
+trajectory free per frame. It minimises, with Adam (``ITERATIONS`` steps, CPU, float64; the
+``"skeleton_fit"`` op of :data:`mocap_fast.backends.OPS`: a numba kernel with the gradients written
+out, or the autograd loop of :mod:`mocap_fast.reference.skeleton_fit`):
 
 * the distance to the lifted joints (``SIGMA_3D`` metres per coordinate),
 * the reprojection error in the observed camera, weighted by the observation's confidence, in
@@ -19,8 +21,11 @@ The result has exactly constant bone lengths, so a BVH / glTF skeleton reproduce
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import torch
 
+from .backends import kernel
 from .footlock import FOOT_JOINTS, _ground_levels, detect_contacts
 from .joints import SMPL22
 from .reference.camera import project
@@ -72,16 +77,49 @@ def _ancestry() -> torch.Tensor:
 _ANCESTRY = _ancestry()
 
 
-def _forward(root: torch.Tensor, dirs: torch.Tensor, log_len: torch.Tensor) -> torch.Tensor:
-    """Joints ``[T, 22, 3]`` from ``root [T, 3]``, unnormalised directions ``[T, 21, 3]``, ``log_len [N_LENGTHS]``."""
+def skeleton_joints(root: torch.Tensor, dirs: torch.Tensor, log_len: torch.Tensor) -> torch.Tensor:
+    """Joints ``[T, 22, 3]`` from ``root [T, 3]``, unnormalised directions ``[T, 21, 3]``, ``log_len [N_LENGTHS]``
+    (float64, metres)."""
     L = log_len.exp()[BONE_GROUPS]  # [21]
     bones = L[:, None] * dirs / dirs.norm(dim=-1, keepdim=True).clamp_min(1e-9)  # [T, 21, 3]
     return root[:, None] + torch.einsum("jc,tcd->tjd", _ANCESTRY, bones)
 
 
+@dataclass
+class FitProblem:
+    """One clip's fit: the targets, the weights and the initial parameters (all float64, CPU).
+
+    Attributes:
+        X: ``[T, 22, 3]`` lifted joints, metres.
+        root: ``[T, 3]``, dirs: ``[T, 21, 3]``, log_len: ``[N_LENGTHS]``: initial parameters.
+        contacts: ``[T, 4]`` 1 where foot joint ``feet[f]`` is in contact, else 0.
+        ground: ``[4]`` ground level (y, metres) of each foot joint.
+        accel_scale: ``(fps / 30)^2``.
+        kp: ``[T, 22, 2]`` observed pixels, or None (no reprojection term; then K, T_w2c, w2 are None).
+        K: ``[3, 3]`` intrinsics, pixels; T_w2c: ``[4, 4]``.
+        w2: ``[T, 22]`` reprojection weights (confidence over its sum).
+        sigma2: reprojection noise, pixels.
+        feet: the SMPL-22 indices of the foot joints.
+    """
+
+    X: torch.Tensor
+    root: torch.Tensor
+    dirs: torch.Tensor
+    log_len: torch.Tensor
+    contacts: torch.Tensor
+    ground: torch.Tensor
+    accel_scale: float
+    kp: torch.Tensor | None = None
+    K: torch.Tensor | None = None
+    T_w2c: torch.Tensor | None = None
+    w2: torch.Tensor | None = None
+    sigma2: float = SIGMA_2D_MIN
+    feet: tuple[int, ...] = FOOT_JOINTS
+
+
 def fit_clip_skeleton(joints: torch.Tensor, keypoints: torch.Tensor | None = None, confidence: torch.Tensor | None = None,
                       K: torch.Tensor | None = None, T_w2c: torch.Tensor | None = None, fps: float = 30.0,
-                      iterations: int = ITERATIONS) -> torch.Tensor:
+                      iterations: int = ITERATIONS, backend: str = "auto") -> torch.Tensor:
     """The motion of one skeleton per clip closest to ``joints`` (module docstring).
 
     Args:
@@ -92,6 +130,8 @@ def fit_clip_skeleton(joints: torch.Tensor, keypoints: torch.Tensor | None = Non
         K: ``[B, 3, 3]`` intrinsics, pixels; T_w2c: ``[B, 4, 4]`` world-to-camera of the input camera.
         fps: frame rate (scales the contact speeds and the acceleration term to 30 fps).
         iterations: Adam steps.
+        backend: ``"auto"``, ``"fast"`` (the numba kernel) or ``"reference"`` (autograd) for the Adam
+            loop (the ``"skeleton_fit"`` op of :data:`mocap_fast.backends.OPS`).
 
     Returns:
         ``[B, T, 22, 3]`` float64: constant bone lengths per clip, left = right.
@@ -103,12 +143,12 @@ def fit_clip_skeleton(joints: torch.Tensor, keypoints: torch.Tensor | None = Non
     out = torch.empty_like(joints, dtype=torch.float64)
     for b in range(joints.shape[0]):
         obs = None if keypoints is None else (keypoints[b].double(), confidence[b].double(), K[b].double(), T_w2c[b].double())
-        out[b] = _fit_one(joints[b].double(), obs, fps, iterations)
+        out[b] = kernel("skeleton_fit", backend, joints.device)(_problem(joints[b].double(), obs, fps), iterations, LEARNING_RATE)
     return out
 
 
-def _fit_one(X: torch.Tensor, obs, fps: float, iterations: int) -> torch.Tensor:
-    T = X.shape[0]
+def _problem(X: torch.Tensor, obs, fps: float) -> FitProblem:
+    """The :class:`FitProblem` of one clip's joints ``X [T, 22, 3]`` float64 (``obs``: see :func:`fit_clip_skeleton`)."""
     parents = list(SMPL22.parents[1:])
     L0 = bone_lengths(X).median(0).values  # [21]
     log_len0 = torch.zeros(N_LENGTHS, dtype=torch.float64)
@@ -116,37 +156,14 @@ def _fit_one(X: torch.Tensor, obs, fps: float, iterations: int) -> torch.Tensor:
     idx = torch.tensor(BONE_GROUPS)
     log_len0.index_add_(0, idx, L0.clamp_min(1e-3).log())
     counts.index_add_(0, idx, torch.ones(21, dtype=torch.float64))
-    log_len = (log_len0 / counts).clone().requires_grad_(True)
-    root = X[:, 0].clone().requires_grad_(True)
-    dirs = (X[:, 1:] - X[:, parents]).clone().requires_grad_(True)
-
     contacts = torch.as_tensor(detect_contacts(X.numpy(), fps), dtype=torch.float64)  # [T, 4]
     ground = torch.as_tensor(_ground_levels(X.numpy()), dtype=torch.float64)  # [4]
-    n_contact = contacts.sum().clamp_min(1.0)
-    accel_scale = (fps / 30.0) ** 2
+    problem = FitProblem(X, X[:, 0].clone(), (X[:, 1:] - X[:, parents]).clone(), log_len0 / counts, contacts, ground,
+                         (fps / 30.0) ** 2)
     if obs is not None:
         kp, conf, K, Tw = obs
-        with torch.no_grad():
-            r0 = (project(X, K, Tw) - kp).norm(dim=-1)
+        r0 = (project(X, K, Tw) - kp).norm(dim=-1)
         seen = conf > 0
-        sigma2 = max(SIGMA_2D_MIN, float(r0[seen].median()) if bool(seen.any()) else SIGMA_2D_MIN)
-        w2 = conf / conf.sum().clamp_min(1.0)
-    opt = torch.optim.Adam([root, dirs, log_len], lr=LEARNING_RATE)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, iterations))  # ends at lr 0: no Adam jitter
-    for _ in range(iterations):
-        opt.zero_grad()
-        Y = _forward(root, dirs, log_len)
-        loss = ((Y - X) ** 2).sum(-1).mean() / SIGMA_3D**2
-        if obs is not None:
-            r2 = ((project(Y, K, Tw) - kp) ** 2).sum(-1) / sigma2**2
-            loss = loss + (w2 * r2).sum()
-        h = Y[:, list(FOOT_JOINTS), 1] - ground
-        loss = loss + (contacts * h**2).sum() / n_contact / SIGMA_FOOT**2
-        if T >= 3:
-            acc = (Y[2:] - 2 * Y[1:-1] + Y[:-2]) * accel_scale
-            loss = loss + (acc**2).sum(-1).mean() / SIGMA_ACCEL**2
-        loss.backward()
-        opt.step()
-        sched.step()
-    with torch.no_grad():
-        return _forward(root, dirs, log_len)
+        problem.sigma2 = max(SIGMA_2D_MIN, float(r0[seen].median()) if bool(seen.any()) else SIGMA_2D_MIN)
+        problem.kp, problem.K, problem.T_w2c, problem.w2 = kp, K, Tw, conf / conf.sum().clamp_min(1.0)
+    return problem
