@@ -4,8 +4,9 @@ on the CPU, and a batch of 64 ten-second clips on CUDA when present.
 Each case runs in a fresh process (RSS high-water marks are per process): it warms up (imports,
 numba compilation, model load), resets the kernel's peak-RSS mark (``/proc/self/clear_refs``), lifts,
 and reports the growth of the peak RSS over the resident size before the call (``VmHWM - VmRSS``)
-plus, on CUDA, ``torch.cuda.max_memory_allocated``. 10 DDIM steps: memory does not depend on the
-step count (one step's activations at a time), time does. The benchmark's time is the lift call.
+plus, on CUDA, ``torch.cuda.max_memory_allocated``. ``lift()``'s defaults (the model's recommended
+sampler and samples per window): memory does not depend on the step count (one step's activations
+at a time), time does. The benchmark's time is the lift call.
 
 Run: ``python -m pytest bench/test_bench_memory.py --benchmark-only`` (``bench/write_results.py``
 includes it).
@@ -47,7 +48,7 @@ _MEASURE = textwrap.dedent(
         torch.cuda.synchronize(); torch.cuda.reset_peak_memory_stats()
     base = status("VmRSS:")
     t0 = time.perf_counter()
-    res = lift(kp, cam, steps=10, model=model, device=device)
+    res = lift(kp, cam, model=model, device=device)  # the defaults: recommended sampler and samples
     if device.type == "cuda":
         torch.cuda.synchronize()
     took = time.perf_counter() - t0
@@ -75,6 +76,6 @@ def test_lift_memory(benchmark, case):
         result.update(json.loads(out.stdout.strip().splitlines()[-1]))
 
     benchmark.pedantic(run, rounds=1, iterations=1)
-    benchmark.group = "lift() memory, default model, 10 DDIM steps"
+    benchmark.group = "lift() memory, default model, its recommended sampler"
     benchmark.extra_info.update(impl=f"{device}, {frames} frames x {batch} clip(s)", device=device, frames=frames,
                                 clips=batch, torch_threads=torch.get_num_threads(), **result)

@@ -267,7 +267,7 @@ def main() -> None:
     data, before, after, took = run(extra, bench="test_bench_lift.py")
     runs.append(("lift() on a 10 s clip, default threads", data, before, after, took))
     data, before, after, took = run(extra, bench="test_bench_memory.py")
-    runs.append(("lift() memory: 10 s vs 10-minute clip (10 DDIM steps, default threads)", data, before, after, took))
+    runs.append(("lift() memory: 10 s vs 10-minute clip (defaults, default threads)", data, before, after, took))
     text = render(runs)
     (HERE / "RESULTS.md").write_text(text)
     print(text)

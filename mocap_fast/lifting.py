@@ -402,7 +402,7 @@ def lift(
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
     sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
-    opts = replace(opts, samples=mdl.samples if samples is None else int(samples))
+    opts = replace(opts, samples=_samples_of(opts, mdl))
     kp, conf, kp_in_22, conf_in_22 = _to_model_rate(inp)
     clip = _prepare_clip(kp, conf, cam, mdl)
     with torch.inference_mode():
@@ -440,6 +440,11 @@ def _resolve_model(model: Any, device: torch.device) -> LoadedModel:
     if isinstance(model, (str, os.PathLike)):
         return load_model(os.fspath(model), device)
     raise ValueError(f"model: expected a LoadedModel, a path or None, got {type(model).__name__}")
+
+
+def _samples_of(opts: LiftOptions, mdl: LoadedModel) -> int:
+    """Draws per window: ``opts.samples``, else (``None``) the model file's recommendation."""
+    return mdl.samples if opts.samples is None else int(opts.samples)
 
 
 def _sampler_of(steps: int, mdl: LoadedModel) -> tuple[str, int]:
@@ -495,12 +500,13 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     B, T = clip.kp.shape[:2]
     window = mdl.cfg.window
     n_win = len(_windows(T, window))
-    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window) for _ in range(opts.samples)]
+    n_samples = _samples_of(opts, mdl)
+    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window) for _ in range(n_samples)]
     on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler, mdl.samples)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))
-    row_seeds = [_window_seed(opts.seed + b, k, j) for b in range(B) for k in range(n_win) for j in range(opts.samples)]
+    row_seeds = [_window_seed(opts.seed + b, k, j) for b in range(B) for k in range(n_win) for j in range(n_samples)]
     _note_compile(opts.backend, device, quiet)
     with progress_bar(len(rows) * n_plan, "lift (windows x steps)", quiet) as bar:
         for i in range(0, len(rows), opts.max_batch_windows):
