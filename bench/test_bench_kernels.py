@@ -219,3 +219,25 @@ def test_consistency_step(benchmark, clips, impl):
     fn()
     rounds = _rounds(time.perf_counter() - t0, budget=4.0, lo=2)
     benchmark.pedantic(fn, rounds=rounds, iterations=1, warmup_rounds=0)
+
+
+# --------------------------------------------------------------------------------------- skeleton fit
+@pytest.mark.parametrize("impl", ["reference", "numba"])
+def test_skeleton_fit(benchmark, impl):
+    """The one-skeleton-per-clip Adam loop (200 steps) on a 300-frame clip with the reprojection
+    term: the autograd reference vs the numba kernel (``kernels/skeleton_fit_numba.py``)."""
+    from mocap_fast.cli import load_demo
+    from mocap_fast.skeleton_fit import fit_clip_skeleton
+
+    joints, cam, _ = load_demo()
+    X = torch.tensor(np.concatenate([joints, joints[::-1][1:121]]))[None]  # 300 frames
+    gen = torch.Generator().manual_seed(0)
+    noisy = X + 0.02 * torch.randn(X.shape, generator=gen, dtype=torch.float64)
+    kp = cam.project(X[0])[None]
+    obs = (kp, torch.ones(kp.shape[:-1], dtype=torch.float64), cam.K[None].double(), cam.T_w2c[None].double())
+    benchmark.group = "skeleton fit 300 frames, 200 Adam steps"
+    benchmark.extra_info.update(impl=impl)
+    fn = lambda: fit_clip_skeleton(noisy, *obs, backend="reference" if impl == "reference" else "fast")  # noqa: E731
+    t0 = time.perf_counter()
+    fn()
+    benchmark.pedantic(fn, rounds=_rounds(time.perf_counter() - t0, budget=4.0, lo=2), iterations=1, warmup_rounds=0)
