@@ -204,7 +204,7 @@ def test_post_filter_anchor_fixes_depth_and_keeps_the_observed_view(tiny):
 def test_to_world_undoes_the_canonical_frame_and_projects_every_view(tiny):
     clip, X, Xc = clip_of(model=tiny, cam=TURNED)
     kp22, conf22 = clip.kp, clip.conf
-    Xw, Xcam, views, cams = L._to_world(Xc, clip, False, 30.0, "free", kp22, conf22)
+    Xw, Xcam, views, cams = L._to_world(Xc, clip, False, 30.0, L.LiftOptions(skeleton="free"), kp22, conf22)
     assert Xw.shape == Xcam.shape == (1, 24, 22, 3) and views.shape == (1, 4, 24, 22, 2)
     assert len(cams) == 1 and len(cams[0]) == 4
     np.testing.assert_allclose(Xw[0].numpy(), X, rtol=0, atol=1e-9)  # metres, the user's world
@@ -217,13 +217,13 @@ def test_to_world_undoes_the_canonical_frame_and_projects_every_view(tiny):
 def test_to_world_clip_skeleton_has_constant_symmetric_bones(tiny):
     clip, _, Xc = clip_of(model=tiny)
     noisy = Xc + 0.02 * torch.randn(Xc.shape, generator=torch.Generator().manual_seed(1), dtype=torch.float64)
-    Xw, _, _, _ = L._to_world(noisy, clip, False, 30.0, "clip", clip.kp, clip.conf)
+    Xw, _, _, _ = L._to_world(noisy, clip, False, 30.0, L.LiftOptions(skeleton="clip"), clip.kp, clip.conf)
     lengths = bone_lengths(Xw[0])  # [T, 21] metres
     assert float(lengths.std(0).max()) < 1e-6  # one length per bone over the clip
     group = torch.tensor(BONE_GROUPS)
     for g in range(int(group.max()) + 1):  # left and right twins alike
         assert float(lengths[0, group == g].max() - lengths[0, group == g].min()) < 1e-6
-    free, _, _, _ = L._to_world(noisy, clip, False, 30.0, "free", clip.kp, clip.conf)
+    free, _, _, _ = L._to_world(noisy, clip, False, 30.0, L.LiftOptions(skeleton="free"), clip.kp, clip.conf)
     assert float(bone_lengths(free[0]).std(0).max()) > 1e-3  # without the fit they vary
 
 
