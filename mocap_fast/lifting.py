@@ -418,7 +418,7 @@ def lift(
         X_world, X_cam, views, conf, cameras = X_world[0], X_cam[0], views[0], conf[0], cameras[0]
     out = lambda t: like_input(t.float() if isinstance(keypoints, torch.Tensor) else t, keypoints)  # noqa: E731
     return LiftResult(out(X_world), out(X_cam), out(views), cameras, out(conf), inp.fps, sampler, n_steps,
-                      found if inp.batched else found[0], opts.samples)
+                      found if inp.batched else found[0], _samples_of(opts, mdl))
 
 
 def _resolve_device(device: Any, keypoints: Any) -> torch.device:
