@@ -10,6 +10,7 @@ import warnings
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+import numpy as np
 import torch
 from scipy.ndimage import gaussian_filter1d
 
@@ -461,9 +462,10 @@ def _to_model_rate(inp: _Inputs) -> tuple[torch.Tensor, torch.Tensor, torch.Tens
     if bool((conf.amax(-1) <= 0).all(-1).any()):
         raise ValueError("keypoints: a clip has no observed joint in any frame")
     if abs(inp.fps - MODEL_FPS) > 1e-6:
-        i0, i1, _ = frame_pairs(kp.shape[1], inp.fps, MODEL_FPS)
+        i0, i1, w = frame_pairs(kp.shape[1], inp.fps, MODEL_FPS)
         kp = resample_axis(kp, inp.fps, MODEL_FPS, 1)
-        conf = torch.minimum(conf[:, torch.from_numpy(i0)], conf[:, torch.from_numpy(i1)])  # observed only where both neighbours are
+        i1 = np.where(w == 0, i0, i1)  # a frame on an input frame is that frame; between two, observed only where both are
+        conf = torch.minimum(conf[:, torch.from_numpy(i0)], conf[:, torch.from_numpy(i1)])
         if kp.shape[1] < MIN_FRAMES:
             raise ValueError(f"keypoints: fewer than {MIN_FRAMES} frames after resampling to {MODEL_FPS:g} fps")
     return kp, conf, kp_in_22, conf_in_22

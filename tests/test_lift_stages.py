@@ -94,7 +94,7 @@ def test_to_model_rate_keeps_30_fps_and_resamples_other_rates_to_it():
     torch.testing.assert_close(k30[0, ::2], k_in[0], rtol=0, atol=1e-9)  # every input frame, then midpoints
     torch.testing.assert_close(k30[0, 1::2], (k_in[0, :-1] + k_in[0, 1:]) / 2, rtol=0, atol=1e-9)
     assert (c30[0, 7:10, 7] == 0).all()  # times in (3/15 s, 5/15 s): a neighbour is the missing frame 4
-    assert (c30[0, :6, 7] == 1).all() and (c30[0, 10:, 7] == 1).all()
+    assert (c30[0, :7, 7] == 1).all() and (c30[0, 10:, 7] == 1).all()  # frame 6 is input frame 3 itself
     assert c_in[0, 4, 7] == 0
 
 
