@@ -7,7 +7,7 @@ import math
 import operator
 import os
 import warnings
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -403,7 +403,6 @@ def lift(
     device = _resolve_device(device, keypoints)
     mdl = _resolve_model(model, device)
     sampler, n_steps = _sampler_of(mdl.recommended_steps()[1] if steps is None else int(steps), mdl)
-    opts = replace(opts, samples=_samples_of(opts, mdl))
     kp, conf, kp_in_22, conf_in_22 = _to_model_rate(inp)
     clip = _prepare_clip(kp, conf, cam, mdl)
     with torch.inference_mode():
@@ -501,14 +500,14 @@ def _sample_clip(clip: _Clip, mdl: LoadedModel, opts: LiftOptions, steps: int, d
     per window and blended: ``(X [B, T, 22, 3]`` canonical frame, ``failed [B, T, 22]`` bool)."""
     B, T = clip.kp.shape[:2]
     window = mdl.cfg.window
-    n_win = len(_windows(T, window))
+    wins = _windows(T, window)
     n_samples = _samples_of(opts, mdl)
-    rows = [(b, s, e) for b in range(B) for (s, e) in _windows(T, window) for _ in range(n_samples)]
+    rows = [(b, s, e) for b in range(B) for (s, e) in wins for _ in range(n_samples)]
     on_device = LoadedModel(mdl.net, mdl.stats.to(device), mdl.info, mdl.sampler, mdl.samples)
     X = torch.zeros(B, T, 22, 3, dtype=torch.float64)
     wsum = torch.zeros(B, T, 22, 1, dtype=torch.float64)
     n_plan = len(step_plan(mdl.cfg.diffusion_steps, steps))
-    row_seeds = [_window_seed(opts.seed + b, k, j) for b in range(B) for k in range(n_win) for j in range(n_samples)]
+    row_seeds = [_window_seed(opts.seed + b, k, j) for b in range(B) for k in range(len(wins)) for j in range(n_samples)]
     _note_compile(opts.backend, device, quiet)
     with progress_bar(len(rows) * n_plan, "lift (windows x steps)", quiet) as bar:
         for i in range(0, len(rows), opts.max_batch_windows):

@@ -17,8 +17,8 @@ from __future__ import annotations
 import numpy as np
 from scipy.spatial.transform import Rotation
 
-FOOT_JOINTS = (7, 8, 10, 11)
-"""SMPL-22 ankles and feet."""
+from ..footlock import FOOT_JOINTS
+
 CONTACT_SPEED = 0.3
 """m/s: the lowest foot joint of a frame is a contact when it moves slower than this."""
 MIN_SPAN = 1.5
@@ -47,19 +47,19 @@ def floor_slope(joints: np.ndarray, fps: float = 30.0, min_span: float = MIN_SPA
     Args:
         joints: ``(T, 22, 3)`` SMPL-22 joints, metres, y up.
     """
-    P = contact_points(joints, fps)
+    return _slope_of(contact_points(joints, fps), min_span)
+
+
+def _slope_of(P: np.ndarray, min_span: float) -> np.ndarray:
+    """:func:`floor_slope` of contact points ``P (n, 3)``."""
     if len(P) < 10:
         return np.zeros(2)
     xz = P[:, [0, 2]] - P[:, [0, 2]].mean(0)
     _, _, axes = np.linalg.svd(xz, full_matrices=False)  # rows: principal horizontal directions
-    u = xz @ axes.T  # contacts in the principal frame
+    u = xz @ axes.T  # contacts in the principal frame: uncorrelated columns, so each slope fits alone
     y = P[:, 1] - P[:, 1].mean()
-    grad_u = np.zeros(2)
-    for i in range(2):
-        if np.ptp(u[:, i]) >= min_span:
-            others = [j for j in range(i) if grad_u[j] != 0]  # already-fitted directions are removed first
-            resid = y - u[:, others] @ grad_u[others] if others else y
-            grad_u[i] = np.dot(u[:, i], resid) / np.dot(u[:, i], u[:, i])
+    span_ok = np.ptp(u, axis=0) >= min_span
+    grad_u = np.where(span_ok, (u * y[:, None]).sum(0) / np.maximum((u * u).sum(0), 1e-300), 0.0)
     return axes.T @ grad_u
 
 
@@ -75,10 +75,11 @@ def level_floor(joints: np.ndarray, fps: float = 30.0, min_span: float = MIN_SPA
         ``(levelled joints (T, 22, 3) float64, tilt in degrees that was removed)``.
     """
     X = np.asarray(joints, dtype=np.float64)
-    gx, gz = floor_slope(X, fps, min_span)
+    P = contact_points(X, fps)
+    gx, gz = _slope_of(P, min_span)
     if gx == 0 and gz == 0:
         return X.copy(), 0.0
     normal = np.array([-gx, 1.0, -gz]) / np.sqrt(1 + gx * gx + gz * gz)
     rot, _ = Rotation.align_vectors([[0.0, 1.0, 0.0]], [normal])
-    pivot = contact_points(X, fps).mean(0)
+    pivot = P.mean(0)
     return (X - pivot) @ rot.as_matrix().T + pivot, float(np.degrees(np.arccos(normal[1])))

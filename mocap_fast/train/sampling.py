@@ -168,8 +168,9 @@ def shift_joint_placement(X: np.ndarray, rng: np.random.Generator, aug: Augment)
     frame (:func:`body_frames`), ``N(0, placement_std)`` per axis, left/right pairs mirrored; the
     other joints stay. A new copy is returned."""
     offsets = rng.normal(0, aug.placement_std, (22, 3))
-    for a, b in ((1, 2), (13, 14)):  # the two sides of a pair move as mirror images (left axis flipped)
-        offsets[b] = offsets[a] * np.array([-1.0, 1.0, 1.0])
+    for a, b in _PAIRS.items():  # the two sides of a pair move as mirror images (left axis flipped)
+        if a in PLACED_JOINTS:
+            offsets[b] = offsets[a] * np.array([-1.0, 1.0, 1.0])
     out = X.copy()
     frames = body_frames(X)
     for j in PLACED_JOINTS:
