@@ -13,7 +13,8 @@ joints (:func:`mocap_fast.joints.from_smpl22`); ``calib`` exact 2D lifted with a
 length is off by 2 %, height by 4 cm and pitch by 0.7° (signs drawn per case).
 
 Methods: ``model`` (:func:`~mocap_fast.lift` with the given options), ``model_footlock`` (that output
-after :func:`~mocap_fast.footlock.foot_lock`) and ``ground_cutout``.
+after :func:`~mocap_fast.footlock.foot_lock` with the observed 2D and camera, as ``lift(foot_lock=True)``
+does it) and ``ground_cutout``.
 
 Every number is the mean over cases of one seed (camera placement, corruption and the sampler's
 seed all follow it), then mean and standard deviation over seeds.
@@ -268,7 +269,8 @@ def run_eval(
                     res = lift(kp, camera, joint_format=fmt, confidence=conf, seed=seed, model=model, **opts)
                     scores = {
                         "model": evaluate(res.joints, case.joints),
-                        "model_footlock": evaluate(foot_lock(res.joints, res.fps)[0], case.joints),
+                        "model_footlock": evaluate(foot_lock(res.joints, res.fps, keypoints=kp22, camera=camera,
+                                                             confidence=conf22)[0], case.joints),
                         "ground_cutout": evaluate(ground_cutout(kp22, camera, conf22), case.joints),
                     }
                     report.rows.append({"dataset": ds, "condition": cond_name, "seed": seed, "case": case.name,

@@ -7,7 +7,10 @@ that needs nothing but the motion itself:
 1. **Contacts** (:func:`detect_contacts`), per foot joint (7 left_ankle, 8 right_ankle,
    10 left_foot, 11 right_foot): a joint is in contact when it is low (height above its own
    ground level -- the 5th percentile of its height over the clip, clamped to >= 0 -- below
-   ``height``) *and* slow (smoothed 3D speed below ``speed`` m/s). Hysteresis: a contact starts
+   ``height``) *and* slow (smoothed 3D speed below ``speed`` m/s; given the observed 2D and its
+   camera, the smaller of that and the speed of the point where the joint's ray meets its ground
+   level, :func:`ray_ground_speed`, which stays still for a planted foot even when the lifted foot
+   slides along its ray). Hysteresis: a contact starts
    when both hold and ends only when the height exceeds ``height * hysteresis`` or the speed
    exceeds ``speed * hysteresis``; contacts shorter than ``min_frames`` are dropped.
 2. **Targets**: during each contact segment the joint is pinned to one point: the median of its
@@ -37,7 +40,9 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 import torch
 
-__all__ = ["FOOT_JOINTS", "detect_contacts", "foot_lock"]
+from .rig import ray_plane_hits
+
+__all__ = ["FOOT_JOINTS", "detect_contacts", "foot_lock", "ray_ground_speed"]
 
 FOOT_JOINTS = (7, 8, 10, 11)
 """SMPL-22 joints examined for contact: left_ankle, right_ankle, left_foot, right_foot."""
@@ -82,8 +87,18 @@ def detect_contacts(
     speed: float = 0.8,
     hysteresis: float = 1.5,
     min_frames: int = 3,
+    *,
+    keypoints: Any = None,
+    camera: Any = None,
+    confidence: Any = None,
 ) -> Any:
     """Foot contacts of a motion, from height above ground and speed, with hysteresis.
+
+    With the observation (``keypoints`` and ``camera``) a joint's speed is the smaller of its 3D
+    speed and :func:`ray_ground_speed`: a planted foot stands still in the image, so the point
+    where its ray meets the ground stands still too, even when the lifted foot slides along its
+    ray (a person walking towards or away from the camera: the lifted depth is smooth over time
+    while the feet step).
 
     Args:
         joints: ``(T, 22, 3)`` SMPL-22 world joints, metres, y up, ground y = 0.
@@ -92,6 +107,10 @@ def detect_contacts(
         speed: ... and its smoothed speed is below this (m/s).
         hysteresis: a contact ends when height or speed exceeds ``hysteresis`` times its threshold.
         min_frames: shorter contacts are dropped.
+        keypoints: optional ``(T, 22, 2)`` SMPL-22 pixels the motion was lifted from (NaN = missing).
+        camera: the :class:`~mocap_fast.Camera` that saw them, in the world of ``joints``; needed
+            with ``keypoints``.
+        confidence: optional ``(T, 22)`` of ``keypoints`` (0 = missing).
 
     Returns:
         ``(T, 4)`` bool contacts of joints ``FOOT_JOINTS`` = (7, 8, 10, 11), same array kind as ``joints``.
@@ -107,6 +126,8 @@ def detect_contacts(
     if len(v) >= 3:  # 3-tap moving average against jitter
         vp = np.pad(v, ((1, 1), (0, 0)), mode="edge")
         v = (vp[:-2] + vp[1:-1] + vp[2:]) / 3.0
+    if keypoints is not None or camera is not None:
+        v = np.minimum(v, ray_ground_speed(X, keypoints, camera, confidence, fps))
     enter = (h < height) & (v < speed)
     stay = (h < height * hysteresis) & (v < speed * hysteresis)
     C = np.zeros_like(enter)
@@ -119,6 +140,57 @@ def detect_contacts(
             if e - s < min_frames:
                 C[s:e, k] = False
     return _like(C, joints, torch.bool) if isinstance(joints, torch.Tensor) else C
+
+
+RAY_SMOOTH_FRAMES = 1.0
+"""Std (frames) of the Gaussian that smooths the ray-ground points over time before their speed is
+taken (pixel noise is magnified by distance / camera height along the ray)."""
+
+
+def ray_ground_speed(joints: Any, keypoints: Any, camera: Any, confidence: Any = None, fps: float = 30.0) -> np.ndarray:
+    """Speed (m/s) of the points where the observed rays of the foot joints meet their ground levels.
+
+    For each of ``FOOT_JOINTS`` the ray through its keypoint is cut with the horizontal plane at the
+    joint's ground level in ``joints`` (:func:`_ground_levels`); the points are smoothed over time
+    (:data:`RAY_SMOOTH_FRAMES`) and differentiated. Frames where the keypoint is missing, or its ray
+    does not meet the plane in front of the camera, get ``inf`` (and so do their neighbours within
+    the smoothing).
+
+    Args:
+        joints: ``(T, 22, 3)`` SMPL-22 world joints, metres, y up, ground y = 0.
+        keypoints: ``(T, 22, 2)`` SMPL-22 pixels; NaN = missing.
+        camera: the :class:`~mocap_fast.Camera` of ``keypoints``, in the world of ``joints``.
+        confidence: optional ``(T, 22)``; 0 or NaN = missing.
+        fps: frame rate, Hz.
+
+    Returns:
+        ``(T, 4)`` float64 m/s.
+    """
+    X = _to_numpy(joints)
+    if keypoints is None or camera is None:
+        raise ValueError("keypoints, camera: the ray speed needs both the keypoints and their camera")
+    if not all(hasattr(camera, a) for a in ("K", "T_w2c")):
+        raise ValueError(f"camera: expected a mocap_fast Camera, got {type(camera).__name__}")
+    kp = np.asarray(keypoints.detach().cpu() if isinstance(keypoints, torch.Tensor) else keypoints, dtype=np.float64)
+    if kp.shape != (len(X), 22, 2):
+        raise ValueError(f"keypoints: expected SMPL-22 pixels of shape ({len(X)}, 22, 2), got {kp.shape}")
+    seen = np.isfinite(kp).all(-1)
+    if confidence is not None:
+        conf = np.asarray(confidence.detach().cpu() if isinstance(confidence, torch.Tensor) else confidence, dtype=np.float64)
+        if conf.shape != (len(X), 22):
+            raise ValueError(f"confidence: expected shape ({len(X)}, 22), got {conf.shape}")
+        seen &= np.nan_to_num(conf) > 0
+    ground = _ground_levels(X)
+    K, T_w2c = torch.as_tensor(camera.K, dtype=torch.float64), torch.as_tensor(camera.T_w2c, dtype=torch.float64)
+    pts = np.full((len(X), 4, 3), np.nan)
+    for k, j in enumerate(FOOT_JOINTS):
+        pix = torch.from_numpy(np.nan_to_num(kp[:, j]))
+        hits, valid = ray_plane_hits(pix[:, None], K, T_w2c, float(ground[k]))
+        ok = valid[:, 0].numpy() & seen[:, j]
+        pts[ok, k] = hits[ok, 0].numpy()
+    pts = gaussian_filter1d(pts, RAY_SMOOTH_FRAMES, axis=0, mode="nearest")  # NaN spreads to the neighbours
+    v = np.linalg.norm(np.gradient(pts, axis=0), axis=-1) * fps if len(X) > 1 else np.zeros((len(X), 4))
+    return np.where(np.isfinite(v), v, np.inf)
 
 
 def _blend_offsets(X: np.ndarray, C: np.ndarray, ground: np.ndarray, B: int, pin_height: bool):
@@ -186,6 +258,10 @@ def foot_lock(
     blend: float = 0.15,
     root_share: float = 0.5,
     pin_height: bool = True,
+    *,
+    keypoints: Any = None,
+    camera: Any = None,
+    confidence: Any = None,
 ) -> tuple[Any, Any]:
     """Remove foot sliding during detected contacts (see the module docstring for the method).
 
@@ -199,6 +275,9 @@ def foot_lock(
         root_share: in [0, 1], fraction of the horizontal foot correction applied to the whole body
             (root); the rest is absorbed by leg IK.
         pin_height: also pin contact joints' height to their ground level.
+        keypoints, camera, confidence: the observation the motion was lifted from (optional; see
+            :func:`detect_contacts`): contacts are then found also where the lifted foot slides
+            along its ray. :func:`mocap_fast.lift` passes them with ``foot_lock=True``.
 
     Returns:
         ``(locked joints (T, 22, 3), contacts (T, 4) bool)``, same array kind as ``joints``.
@@ -209,7 +288,8 @@ def foot_lock(
     if blend < 0:
         raise ValueError(f"blend: must be >= 0, got {blend!r}")
     if contacts is None:
-        C = detect_contacts(X, fps, height, speed, hysteresis, min_frames)
+        C = detect_contacts(X, fps, height, speed, hysteresis, min_frames, keypoints=keypoints, camera=camera,
+                            confidence=confidence)
     else:
         C = np.asarray(contacts.detach().cpu() if isinstance(contacts, torch.Tensor) else contacts).astype(bool)
         if C.shape != (len(X), 4):

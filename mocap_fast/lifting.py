@@ -359,7 +359,8 @@ def lift(
             however long the clip. The output does not depend on it (each window draws its noise
             from its own generator).
         foot_lock: remove foot sliding during detected foot contacts (:func:`mocap_fast.footlock.foot_lock`,
-            default thresholds); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
+            default thresholds, contacts also from the observed feet's rays; after the skeleton fit,
+            whose bone lengths it keeps); ``joints_cam`` and ``views_2d`` are computed from the locked joints.
         smooth: standard deviation, in frames at 30 fps, of a Gaussian temporal filter on the output
             joints (``0`` = off, the authors' method unfiltered). The observed view is kept exactly
             in every denoising step, so 2D detector noise reaches the output; the default 1 frame
@@ -576,16 +577,17 @@ def _to_world(X: torch.Tensor, clip: _Clip, foot_lock: bool, fps: float, opts: L
     Minv = torch.linalg.inv(clip.loc.M)
     X_world = X @ Minv[:3, :3].T + Minv[:3, 3]
     T_world = clip.Tw @ clip.loc.M  # every view's world-to-camera in the user's world
-    if foot_lock:  # the world is y up with the ground at y = 0, as foot_lock expects
-        X_world = torch.stack([lock_feet(Xb, fps)[0] for Xb in X_world])
-    if opts.skeleton == "clip":
-        X_world = fit_clip_skeleton(X_world, kp22, conf22, clip.K[:, 0], T_world[:, 0], fps, backend=opts.backend)
-    R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
-    X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
     K, size = clip.K, clip.size
     V = K.shape[1]
-    views = _views(X_world.reshape(B, T * 22, 3), K, T_world, size).reshape(B, V, T, 22, 2)
     cameras = [[Camera(K[b, v], T_world[b, v], size[b, v].tolist()) for v in range(V)] for b in range(B)]
+    if opts.skeleton == "clip":
+        X_world = fit_clip_skeleton(X_world, kp22, conf22, clip.K[:, 0], T_world[:, 0], fps, backend=opts.backend)
+    if foot_lock:  # after the fit: the lock keeps every bone's length; the world is y up, ground y = 0
+        X_world = torch.stack([lock_feet(X_world[b], fps, keypoints=kp22[b], camera=cameras[b][0], confidence=conf22[b])[0]
+                               for b in range(B)])
+    R0, t0 = T_world[:, 0, :3, :3], T_world[:, 0, :3, 3]
+    X_cam = X_world @ R0.transpose(-1, -2)[:, None] + t0[:, None, None]
+    views = _views(X_world.reshape(B, T * 22, 3), K, T_world, size).reshape(B, V, T, 22, 2)
     return X_world, X_cam, views, cameras
 
 

@@ -166,7 +166,43 @@ def walk(T=24, yaw=0.0, offset=(0.0, -5.0)):
     return X
 
 
+def stepping_walk(T: int = 120, speed: float = 0.04, period: int = 20) -> np.ndarray:
+    """``(T, 22, 3)``: :func:`walk` along x with feet that stand still half of each step."""
+    X = walk(T, offset=(0.0, 0.0))
+    t = np.arange(T)
+    for foot, phase in (((7, 10), 0), ((8, 11), period // 2)):
+        k, r = np.divmod(t + phase, period)
+        stance = r < period // 2
+        plant = speed * (k * period - phase + period // 2)  # pelvis x at mid-stance
+        nxt = plant + speed * period
+        x = np.where(stance, plant, plant + (nxt - plant) * (r - period // 2) / (period // 2))
+        lift_y = np.where(stance, 0.0, 0.05 * np.sin(np.pi * (r - period // 2) / (period // 2)))
+        for j in foot:
+            X[:, j, 0] = x + (X[0, j, 0] - X[0, 0, 0])
+            X[:, j, 1] = X[0, j, 1] + lift_y
+            X[:, j, 2] = X[0, j, 2]
+    return X
+
+
 CAM = Camera.from_ground(1000, 1000, 640, 360, (1280, 720), height=1.5, pitch_deg=-8)
+
+
+def approaching_walk(T: int = 120, start: float = 10.0) -> np.ndarray:
+    """``(T, 22, 3)``: :func:`stepping_walk` (1.2 m/s) turned to walk straight towards :data:`CAM`
+    from ``start`` metres away (CAM stands at the origin looking along -z)."""
+    X = stepping_walk(T)
+    X = X - X[:1, :1] * np.array([1.0, 0.0, 1.0])  # pelvis starts above the origin
+    turned = np.stack([-X[..., 2], X[..., 1], X[..., 0]], -1)  # +x (walking) -> +z, still right-handed
+    turned[..., 2] -= start
+    return turned
+
+
+def slid_along_rays(X: np.ndarray, cam: Camera, amplitude: float = 0.04, period: int = 40) -> np.ndarray:
+    """``X`` scaled each frame about ``cam``'s centre by ``1 + amplitude sin(2 pi t / period)``: every
+    joint moves along its own ray (same 2D), as a lift's smooth depth error moves a planted foot."""
+    c = cam.centre.double().numpy()
+    k = 1 + amplitude * np.sin(2 * np.pi * np.arange(len(X)) / period)
+    return c + k[:, None, None] * (X - c)
 
 
 def pacing(T: int) -> np.ndarray:

@@ -4,26 +4,8 @@ import numpy as np
 import pytest
 from scipy.spatial.transform import Rotation
 
-from helpers import walk
+from helpers import stepping_walk
 from mocap_fast.data.floor import contact_points, floor_slope, level_floor
-
-
-def stepping_walk(T: int = 120, speed: float = 0.04, period: int = 20) -> np.ndarray:
-    """``(T, 22, 3)``: the helpers' walk along x with feet that stand still half of each step."""
-    X = walk(T, offset=(0.0, 0.0))
-    t = np.arange(T)
-    for foot, phase in (((7, 10), 0), ((8, 11), period // 2)):
-        k, r = np.divmod(t + phase, period)
-        stance = r < period // 2
-        plant = speed * (k * period - phase + period // 2)  # pelvis x at mid-stance
-        nxt = plant + speed * period
-        x = np.where(stance, plant, plant + (nxt - plant) * (r - period // 2) / (period // 2))
-        lift_y = np.where(stance, 0.0, 0.05 * np.sin(np.pi * (r - period // 2) / (period // 2)))
-        for j in foot:
-            X[:, j, 0] = x + (X[0, j, 0] - X[0, 0, 0])
-            X[:, j, 1] = X[0, j, 1] + lift_y
-            X[:, j, 2] = X[0, j, 2]
-    return X
 
 
 def tilted(X: np.ndarray, degrees: float, axis: str = "z") -> np.ndarray:

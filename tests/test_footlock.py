@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from helpers import SHARED_DATA, shared_or_skip
-from mocap_fast.footlock import FOOT_JOINTS, detect_contacts, foot_lock
+from helpers import CAM, SHARED_DATA, approaching_walk, shared_or_skip, slid_along_rays
+from mocap_fast.footlock import FOOT_JOINTS, detect_contacts, foot_lock, ray_ground_speed
 from mocap_fast.metrics import foot_sliding
 
 CLIPS = SHARED_DATA / "mocap30" / "clips"  # the shared CMU training set
@@ -96,3 +96,43 @@ def test_foot_lock_errors():
         foot_lock(np.zeros((10, 22, 3)), root_share=2.0)
     with pytest.raises(ValueError, match="contacts"):
         foot_lock(np.zeros((10, 22, 3)), contacts=np.zeros((9, 4), bool))
+
+
+def test_observed_rays_find_contacts_of_feet_sliding_along_their_rays():
+    # a walk towards the camera whose lifted depth swells and shrinks smoothly (1.5 m/s along the rays
+    # at 8 m): the planted feet slide in 3D, but stand still in the image and where their rays meet the ground
+    X = approaching_walk()
+    Y = slid_along_rays(X, CAM)
+    kp = CAM.project(X)  # == CAM.project(Y)
+    truth = detect_contacts(X, 30.0)
+    alone = detect_contacts(Y, 30.0)
+    seen = detect_contacts(Y, 30.0, keypoints=kp, camera=CAM)
+    recall = lambda C: (C & truth).sum() / truth.sum()  # noqa: E731
+    assert recall(alone) < 0.5 and recall(seen) > 0.85, (recall(alone), recall(seen))
+    assert (seen & truth).sum() / seen.sum() > 0.65  # few false contacts (the stance's first/last frames)
+    v = ray_ground_speed(Y, kp, CAM)
+    assert np.median(v[truth]) < 0.01 and np.median(v[~truth]) > 1.0  # m/s
+    fs_3d = foot_sliding(foot_lock(Y, 30.0)[0], X)
+    fs_seen = foot_sliding(foot_lock(Y, 30.0, keypoints=kp, camera=CAM)[0], X)
+    assert fs_seen < 0.4 * fs_3d, (fs_3d, fs_seen)
+    # missing keypoints (NaN or confidence 0) fall back to the 3D speed on their frames
+    gone = kp.copy()
+    gone[:, list(FOOT_JOINTS)] = np.nan
+    np.testing.assert_array_equal(detect_contacts(Y, 30.0, keypoints=gone, camera=CAM), alone)
+    conf = np.ones(kp.shape[:2])
+    conf[:, list(FOOT_JOINTS)] = 0.0
+    np.testing.assert_array_equal(detect_contacts(Y, 30.0, keypoints=kp, camera=CAM, confidence=conf), alone)
+    assert np.isinf(ray_ground_speed(Y, gone, CAM)).all()
+
+
+def test_observed_contacts_errors():
+    X = approaching_walk(T=20)
+    kp = CAM.project(X)
+    with pytest.raises(ValueError, match="^keypoints, camera"):
+        detect_contacts(X, keypoints=kp)
+    with pytest.raises(ValueError, match="^keypoints"):
+        foot_lock(X, keypoints=kp[:, :17], camera=CAM)
+    with pytest.raises(ValueError, match="^confidence"):
+        detect_contacts(X, keypoints=kp, camera=CAM, confidence=np.ones((20, 17)))
+    with pytest.raises(ValueError, match="^camera"):
+        detect_contacts(X, keypoints=kp, camera="cam.json")

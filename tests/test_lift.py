@@ -129,10 +129,15 @@ def test_bad_input_names_the_argument(tiny, kwargs, name):
 def test_foot_lock_option_post_processes_world_joints(tiny):
     from mocap_fast.footlock import foot_lock
 
+    from mocap_fast.skeleton_fit import bone_lengths
+
     kp = CAM.project(walk(T=40))
     plain = lift(kp, CAM, model=tiny, steps=3)
     locked = lift(kp, CAM, model=tiny, steps=3, foot_lock=True)
-    np.testing.assert_allclose(locked.joints, foot_lock(plain.joints, plain.fps)[0], atol=1e-6)
+    # the lock runs after the one-skeleton fit, with the observation, and keeps every bone's length
+    np.testing.assert_allclose(locked.joints, foot_lock(plain.joints, plain.fps, keypoints=kp, camera=CAM)[0], atol=1e-6)
+    lengths = bone_lengths(torch.from_numpy(locked.joints).double())
+    np.testing.assert_allclose(lengths, lengths[:1].expand_as(lengths), atol=1e-6)
     np.testing.assert_allclose(CAM.to_camera(locked.joints), locked.joints_cam, atol=1e-6)
     np.testing.assert_allclose(locked.views_2d[0], CAM.project(locked.joints), atol=1e-4)
 

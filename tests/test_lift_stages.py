@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 import torch
 
+import mocap_fast.footlock as footlock
 import mocap_fast.lifting as L
-from helpers import CAM, walk
+from helpers import CAM, approaching_walk, slid_along_rays, walk
 from mocap_fast import Camera
 from mocap_fast.reference.camera import normalized_to_pixels, project
 from mocap_fast.rig import camera_centre
@@ -35,9 +36,10 @@ def walk_in_front(cam, T):
     return walk(T, offset=(float(centre[0]) - 0.5, float(centre[1])))
 
 
-def clip_of(T=24, model=None, cam=CAM):
-    """``(clip, X_world [T, 22, 3], X_canonical [1, T, 22, 3])`` of ``walk(T)`` seen by ``cam``."""
-    X = walk(T) if cam is CAM else walk_in_front(cam, T)
+def clip_of(T=24, model=None, cam=CAM, X=None):
+    """``(clip, X_world [T, 22, 3], X_canonical [1, T, 22, 3])`` of ``X`` (default ``walk(T)``) seen by ``cam``."""
+    if X is None:
+        X = walk(T) if cam is CAM else walk_in_front(cam, T)
     kp, conf, _, _ = L._to_model_rate(checked(cam.project(X), cam=cam))
     clip = L._prepare_clip(kp, conf, cam, model)
     M = clip.loc.M
@@ -225,6 +227,23 @@ def test_to_world_clip_skeleton_has_constant_symmetric_bones(tiny):
         assert float(lengths[0, group == g].max() - lengths[0, group == g].min()) < 1e-6
     free, _, _, _ = L._to_world(noisy, clip, False, 30.0, L.LiftOptions(skeleton="free"), clip.kp, clip.conf)
     assert float(bone_lengths(free[0]).std(0).max()) > 1e-3  # without the fit they vary
+
+
+def test_to_world_foot_lock_after_the_clip_skeleton_pins_contacts_and_keeps_bones(tiny):
+    X = approaching_walk()
+    clip, _, _ = clip_of(model=tiny, X=X)
+    M = clip.loc.M
+    slid = torch.from_numpy(slid_along_rays(X, CAM)) @ M[:3, :3].T + M[:3, 3]  # canonical, feet sliding along rays
+    Xw, _, _, cams = L._to_world(slid[None], clip, True, 30.0, L.LiftOptions(skeleton="clip"), clip.kp, clip.conf)
+    lengths = bone_lengths(Xw[0])
+    assert float(lengths.std(0).max()) < 1e-6  # the lock keeps the fitted skeleton's bone lengths
+    fitted, _, _, _ = L._to_world(slid[None], clip, False, 30.0, L.LiftOptions(skeleton="clip"), clip.kp, clip.conf)
+    locked, C = footlock.foot_lock(fitted[0], 30.0, keypoints=clip.kp[0], camera=cams[0][0], confidence=clip.conf[0])
+    torch.testing.assert_close(Xw[0], locked, rtol=0, atol=1e-9)  # the lock is the last stage
+    assert int(C.sum()) > 100
+    step = lambda Z, k, j: (Z[1:, j] - Z[:-1, j]).norm(dim=-1)[C[1:, k] & C[:-1, k]].median()  # noqa: E731
+    for k, j in enumerate(footlock.FOOT_JOINTS):  # metres per frame inside contacts: the slide is gone
+        assert float(step(Xw[0], k, j)) < 0.2 * float(step(fitted[0], k, j))
 
 
 # --------------------------------------------------------------------------------------------- _plausibility
