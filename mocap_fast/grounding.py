@@ -24,10 +24,8 @@ import numpy as np
 import torch
 from scipy.ndimage import convolve1d, median_filter
 
+from .footlock import FOOT_JOINTS
 from .rig import ANKLE_HEIGHT, camera_centre, lower_ankle, ray_plane_hits
-
-FOOT_JOINTS = (7, 8, 10, 11)
-"""SMPL-22 ankles and feet."""
 CONTACT_QUANTILE = 0.5
 """Quantile over frames of the lowest foot joint's height that the anchor matches (the median:
 robust to frames where the synthesized feet dip below or float above the ground)."""
