@@ -18,7 +18,8 @@ import torch
 from numba import njit
 
 from mocap_fast.joints import SMPL22
-from mocap_fast.skeleton_fit import BONE_GROUPS, SIGMA_3D, SIGMA_ACCEL, SIGMA_FOOT, FitProblem
+from mocap_fast import skeleton_fit as _sf
+from mocap_fast.skeleton_fit import BONE_GROUPS, FitProblem
 
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
 """``torch.optim.Adam`` defaults, as the reference uses them."""
@@ -34,13 +35,14 @@ def fit_adam(problem: FitProblem, iterations: int, lr: float) -> torch.Tensor:
     p = problem
     has_obs = p.kp is not None
     T = p.X.shape[0]
+    # the weights travel as arguments, not as compiled-in globals: a cached compilation never keeps old ones
     f64 = lambda t, shape: np.ascontiguousarray(t.detach().double().numpy()) if t is not None else np.zeros(shape)  # noqa: E731
     Y = _fit(
         f64(p.X, None), f64(p.root, None), f64(p.dirs, None), f64(p.log_len, None),
         np.asarray(SMPL22.parents, dtype=np.int64), np.asarray(BONE_GROUPS, dtype=np.int64), np.asarray(p.feet, dtype=np.int64),
         f64(p.contacts, None), f64(p.ground, None), float(p.accel_scale), has_obs,
         f64(p.kp, (T, 22, 2)), f64(p.K, (3, 3)), f64(p.T_w2c, (4, 4)), f64(p.w2, (T, 22)), float(p.sigma2),
-        int(iterations), float(lr),
+        int(iterations), float(lr), _sf.SIGMA_3D, _sf.SIGMA_FOOT, _sf.SIGMA_ACCEL,
     )
     return torch.from_numpy(Y)
 
@@ -75,7 +77,7 @@ def _adam(p, g, m, v, k, lr):
 
 @njit(cache=True)
 def _fit(X, root, dirs, log_len, parents, groups, feet, contacts, ground, accel_scale, has_obs, kp, K, Tw, w2, sigma2,
-         iterations, lr0):
+         iterations, lr0, sigma_3d, sigma_foot, sigma_accel):
     T, J = X.shape[0], X.shape[1]
     B = dirs.shape[1]
     root, dirs, log_len = root.copy(), dirs.copy(), log_len.copy()
@@ -93,10 +95,10 @@ def _fit(X, root, dirs, log_len, parents, groups, feet, contacts, ground, accel_
     m_len, v_len = np.zeros(log_len.size), np.zeros(log_len.size)
     cam = np.empty(3)
     n_contact = max(contacts.sum(), 1.0)
-    c3 = 2.0 / (T * J) / SIGMA_3D**2
+    c3 = 2.0 / (T * J) / sigma_3d**2
     c2 = 2.0 / sigma2**2
-    cf = 2.0 / n_contact / SIGMA_FOOT**2
-    ca = 2.0 / (max(T - 2, 1) * J) / SIGMA_ACCEL**2 * accel_scale * accel_scale
+    cf = 2.0 / n_contact / sigma_foot**2
+    ca = 2.0 / (max(T - 2, 1) * J) / sigma_accel**2 * accel_scale * accel_scale
     for it in range(iterations):
         for c in range(B):
             L[c] = math.exp(log_len[groups[c]])
