@@ -26,7 +26,7 @@ from mocap_fast.reference import skeleton_fit as reference_fit
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NAMES = ("SIGMA_3D", "SIGMA_2D_MIN", "SIGMA_FOOT")
 GRID = ((0.03, 2.0, 0.01), (0.05, 2.0, 0.01), (0.03, 1.0, 0.01), (0.03, 0.5, 0.01), (0.1, 0.5, 0.01), (0.1, 0.5, 0.02),
-        (0.1, 0.5, 0.05), (0.1, 0.5, 0.1), (0.15, 0.5, 0.02), (0.1, 0.3, 0.02))
+        (0.1, 0.5, 0.05), (0.1, 0.5, 0.1))
 """(SIGMA_3D m, SIGMA_2D_MIN px, SIGMA_FOOT m); the first is the former default."""
 METRICS = ("pa_mpjpe", "mpjpe", "abs_mpjpe")
 
