@@ -40,6 +40,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter1d
 import torch
 
+from ._arrays import as_tensor
 from .rig import ray_plane_hits
 
 __all__ = ["FOOT_JOINTS", "detect_contacts", "foot_lock", "ray_ground_speed"]
@@ -171,23 +172,19 @@ def ray_ground_speed(joints: Any, keypoints: Any, camera: Any, confidence: Any =
         raise ValueError("keypoints, camera: the ray speed needs both the keypoints and their camera")
     if not all(hasattr(camera, a) for a in ("K", "T_w2c")):
         raise ValueError(f"camera: expected a mocap_fast Camera, got {type(camera).__name__}")
-    kp = np.asarray(keypoints.detach().cpu() if isinstance(keypoints, torch.Tensor) else keypoints, dtype=np.float64)
-    if kp.shape != (len(X), 22, 2):
-        raise ValueError(f"keypoints: expected SMPL-22 pixels of shape ({len(X)}, 22, 2), got {kp.shape}")
-    seen = np.isfinite(kp).all(-1)
+    kp = as_tensor(keypoints, "keypoints", dtype=torch.float64, device="cpu")
+    if tuple(kp.shape) != (len(X), 22, 2):
+        raise ValueError(f"keypoints: expected SMPL-22 pixels of shape ({len(X)}, 22, 2), got {tuple(kp.shape)}")
+    seen = torch.isfinite(kp).all(-1)
     if confidence is not None:
-        conf = np.asarray(confidence.detach().cpu() if isinstance(confidence, torch.Tensor) else confidence, dtype=np.float64)
-        if conf.shape != (len(X), 22):
-            raise ValueError(f"confidence: expected shape ({len(X)}, 22), got {conf.shape}")
-        seen &= np.nan_to_num(conf) > 0
-    ground = _ground_levels(X)
-    K, T_w2c = torch.as_tensor(camera.K, dtype=torch.float64), torch.as_tensor(camera.T_w2c, dtype=torch.float64)
-    pts = np.full((len(X), 4, 3), np.nan)
-    for k, j in enumerate(FOOT_JOINTS):
-        pix = torch.from_numpy(np.nan_to_num(kp[:, j]))
-        hits, valid = ray_plane_hits(pix[:, None], K, T_w2c, float(ground[k]))
-        ok = valid[:, 0].numpy() & seen[:, j]
-        pts[ok, k] = hits[ok, 0].numpy()
+        conf = as_tensor(confidence, "confidence", dtype=torch.float64, device="cpu")
+        if tuple(conf.shape) != (len(X), 22):
+            raise ValueError(f"confidence: expected shape ({len(X)}, 22), got {tuple(conf.shape)}")
+        seen &= torch.nan_to_num(conf) > 0
+    feet = list(FOOT_JOINTS)
+    K, T_w2c = (as_tensor(m, "camera", dtype=torch.float64, device="cpu") for m in (camera.K, camera.T_w2c))
+    hits, valid = ray_plane_hits(torch.nan_to_num(kp[:, feet]), K, T_w2c, torch.from_numpy(_ground_levels(X)))
+    pts = torch.where((valid & seen[:, feet])[..., None], hits, torch.nan).numpy()  # (T, 4, 3)
     pts = gaussian_filter1d(pts, RAY_SMOOTH_FRAMES, axis=0, mode="nearest")  # NaN spreads to the neighbours
     v = np.linalg.norm(np.gradient(pts, axis=0), axis=-1) * fps if len(X) > 1 else np.zeros((len(X), 4))
     return np.where(np.isfinite(v), v, np.inf)

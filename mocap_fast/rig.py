@@ -70,11 +70,13 @@ def canonical_transform(T_w2c: torch.Tensor) -> torch.Tensor:
     return M
 
 
-def ray_plane_hits(pixels: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor, height: float) -> tuple[torch.Tensor, torch.Tensor]:
+def ray_plane_hits(pixels: torch.Tensor, K: torch.Tensor, T_w2c: torch.Tensor,
+                   height: float | torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """Where the rays through ``pixels [..., N, 2]`` meet the plane y = ``height``.
 
     Args:
         K: ``[..., 3, 3]``; T_w2c: ``[..., 4, 4]`` (batch dims match ``pixels``' leading dims).
+        height: metres, one plane for all, or a tensor broadcast against ``[..., N]`` (a plane per point).
 
     Returns:
         ``(points [..., N, 3] world, valid [..., N] bool)``: valid where the hit is in front of the camera.
