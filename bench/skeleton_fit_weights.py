@@ -4,7 +4,7 @@
 Each val clip (first ``--max-frames``) is seen by each seed's camera of ``mocap-fast eval`` (clean
 SMPL-22 input, levelled floor) and lifted once at ``lift()``'s defaults; what the skeleton fit
 receives (the lifted joints before the fit, the observed 2D, the camera) is kept, and every weight
-set refits it with the reference Adam loop (the numba kernel equals it to 1e-8 m) and is scored.
+set refits it (the default Adam loop; the weights travel in each clip's ``FitProblem``) and is scored.
 
     python bench/skeleton_fit_weights.py [--model FILE] [--seeds 0 1 2] [--max-frames 150]
 """
@@ -21,7 +21,6 @@ from mocap_fast.data.clips import load_motion_folder
 from mocap_fast.evaluation import make_cases
 from mocap_fast.metrics import evaluate
 from mocap_fast.model.io import DEFAULT_MODEL, load_model
-from mocap_fast.reference import skeleton_fit as reference_fit
 
 DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
 NAMES = ("SIGMA_3D", "SIGMA_2D_MIN", "SIGMA_FOOT")
@@ -59,15 +58,13 @@ def score(inputs, weights) -> dict[str, np.ndarray]:
     """Mean PA-MPJPE, MPJPE, Abs-MPJPE (mm) per set after refitting with ``weights``."""
     saved = [getattr(skeleton_fit, n) for n in NAMES]
     try:
-        for n, w in zip(NAMES, weights):
+        for n, w in zip(NAMES, weights):  # read when each clip's problem is built
             setattr(skeleton_fit, n, w)
-            if hasattr(reference_fit, n):
-                setattr(reference_fit, n, w)
         out = {}
         for ds, rows in inputs.items():
             vals = []
             for gt, (X, kp, conf, K, T, fps) in rows:
-                Y = skeleton_fit.fit_clip_skeleton(X, kp, conf, K, T, fps, backend="reference")[0]
+                Y = skeleton_fit.fit_clip_skeleton(X, kp, conf, K, T, fps)[0]
                 m = evaluate(Y.numpy(), gt)
                 vals.append([m[k] for k in METRICS])
             out[ds] = np.mean(vals, axis=0)
@@ -75,8 +72,6 @@ def score(inputs, weights) -> dict[str, np.ndarray]:
     finally:
         for n, w in zip(NAMES, saved):
             setattr(skeleton_fit, n, w)
-            if hasattr(reference_fit, n):
-                setattr(reference_fit, n, w)
 
 
 def main(argv: list[str] | None = None) -> int:

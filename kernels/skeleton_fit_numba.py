@@ -18,7 +18,6 @@ import torch
 from numba import njit
 
 from mocap_fast.joints import SMPL22
-from mocap_fast import skeleton_fit as _sf
 from mocap_fast.skeleton_fit import BONE_GROUPS, FitProblem
 
 BETA1, BETA2, ADAM_EPS = 0.9, 0.999, 1e-8
@@ -42,7 +41,7 @@ def fit_adam(problem: FitProblem, iterations: int, lr: float) -> torch.Tensor:
         np.asarray(SMPL22.parents, dtype=np.int64), np.asarray(BONE_GROUPS, dtype=np.int64), np.asarray(p.feet, dtype=np.int64),
         f64(p.contacts, None), f64(p.ground, None), float(p.accel_scale), has_obs,
         f64(p.kp, (T, 22, 2)), f64(p.K, (3, 3)), f64(p.T_w2c, (4, 4)), f64(p.w2, (T, 22)), float(p.sigma2),
-        int(iterations), float(lr), _sf.SIGMA_3D, _sf.SIGMA_FOOT, _sf.SIGMA_ACCEL,
+        int(iterations), float(lr), float(p.sigma_3d), float(p.sigma_foot), float(p.sigma_accel),
     )
     return torch.from_numpy(Y)
 

@@ -109,6 +109,8 @@ class FitProblem:
         K: ``[3, 3]`` intrinsics, pixels; T_w2c: ``[4, 4]``.
         w2: ``[T, 22]`` reprojection weights (confidence over its sum).
         sigma2: reprojection noise, pixels.
+        sigma_3d, sigma_foot, sigma_accel: the other terms' scales (``SIGMA_3D``, ``SIGMA_FOOT``,
+            ``SIGMA_ACCEL`` when :func:`fit_clip_skeleton` builds the problem): both Adam loops read them here.
         feet: the SMPL-22 indices of the foot joints.
     """
 
@@ -124,6 +126,9 @@ class FitProblem:
     T_w2c: torch.Tensor | None = None
     w2: torch.Tensor | None = None
     sigma2: float = SIGMA_2D_MIN
+    sigma_3d: float = SIGMA_3D
+    sigma_foot: float = SIGMA_FOOT
+    sigma_accel: float = SIGMA_ACCEL
     feet: tuple[int, ...] = FOOT_JOINTS
 
 
@@ -169,7 +174,7 @@ def _problem(X: torch.Tensor, obs, fps: float) -> FitProblem:
     contacts = torch.as_tensor(detect_contacts(X.numpy(), fps), dtype=torch.float64)  # [T, 4]
     ground = torch.as_tensor(_ground_levels(X.numpy()), dtype=torch.float64)  # [4]
     problem = FitProblem(X, X[:, 0].clone(), (X[:, 1:] - X[:, parents]).clone(), log_len0 / counts, contacts, ground,
-                         (fps / 30.0) ** 2)
+                         (fps / 30.0) ** 2, sigma_3d=SIGMA_3D, sigma_foot=SIGMA_FOOT, sigma_accel=SIGMA_ACCEL)
     if obs is not None:
         kp, conf, K, Tw = obs
         r0 = (project(X, K, Tw) - kp).norm(dim=-1)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import torch
 
-from mocap_fast.skeleton_fit import SIGMA_3D, SIGMA_ACCEL, SIGMA_FOOT, FitProblem, skeleton_joints
+from mocap_fast.skeleton_fit import FitProblem, skeleton_joints
 
 from .camera import project
 
@@ -28,15 +28,15 @@ def fit_adam(problem: FitProblem, iterations: int, lr: float) -> torch.Tensor:
     for _ in range(iterations):
         opt.zero_grad()
         Y = skeleton_joints(root, dirs, log_len)
-        loss = ((Y - X) ** 2).sum(-1).mean() / SIGMA_3D**2
+        loss = ((Y - X) ** 2).sum(-1).mean() / p.sigma_3d**2
         if p.kp is not None:
             r2 = ((project(Y, p.K, p.T_w2c) - p.kp) ** 2).sum(-1) / p.sigma2**2
             loss = loss + (p.w2 * r2).sum()
         h = Y[:, feet, 1] - p.ground
-        loss = loss + (p.contacts * h**2).sum() / n_contact / SIGMA_FOOT**2
+        loss = loss + (p.contacts * h**2).sum() / n_contact / p.sigma_foot**2
         if T >= 3:
             acc = (Y[2:] - 2 * Y[1:-1] + Y[:-2]) * p.accel_scale
-            loss = loss + (acc**2).sum(-1).mean() / SIGMA_ACCEL**2
+            loss = loss + (acc**2).sum(-1).mean() / p.sigma_accel**2
         loss.backward()
         opt.step()
         sched.step()
