@@ -128,7 +128,6 @@ def test_bad_input_names_the_argument(tiny, kwargs, name):
 
 def test_foot_lock_option_post_processes_world_joints(tiny):
     from mocap_fast.footlock import foot_lock
-
     from mocap_fast.skeleton_fit import bone_lengths
 
     kp = CAM.project(walk(T=40))
